@@ -1,0 +1,1 @@
+//! finders (being written)

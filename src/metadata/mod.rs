@@ -1,0 +1,1 @@
+//! The portal's metadata JSON writing rules.

@@ -1,0 +1,1 @@
+//! Volume standardization: MRC / OME-Zarr pyramids, masks and key images.
