@@ -1,1 +1,198 @@
-//! entities (being written)
+//! Entities: the instances the config finds, in the tree of spec §2, and the targets they become.
+//!
+//! [`discover`] walks the tree once (listings only, plus the destination's existing metadata for
+//! ID seeding) and returns every instance with its output folder, ID and template variables.
+//! [`targets`] then turns instances into build targets, one file per kind deciding what a target
+//! reads (its key parts) and writes.
+
+mod alignment;
+mod containers;
+mod discover;
+mod files;
+mod frames;
+pub mod ids;
+mod io;
+
+pub use discover::{discover, DiscoverError, Discovery, NameFilters};
+pub use io::{BuildError, BuildIo};
+
+use crate::config::{DatasetConfig, GlobVars};
+use crate::graph::TargetSpec;
+use crate::storage::Store;
+use crate::EntityKind;
+use serde_json::{Map, Value};
+
+/// Where an instance came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// Source entry `source` of block `block` of the kind's YAML list.
+    Block {
+        /// Index in the kind's list of blocks.
+        block: usize,
+        /// Index in the block's `sources`.
+        source: usize,
+    },
+    /// The kind's default config (spec §2: no block found anything).
+    Default,
+}
+
+/// One found entity.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Its kind.
+    pub kind: EntityKind,
+    /// Its name (`run_name`, voxel spacing `13.480`, key-photo name, ...).
+    pub name: String,
+    /// Its source key (relative to INPUT, or OUTPUT when `in_destination`), a URL for key
+    /// photos, or `None`.
+    pub path: Option<String>,
+    /// Whether `path` is a folder.
+    pub is_dir: bool,
+    /// Files of a grouped instance (alignments and frames): source keys in finder order.
+    pub file_paths: Vec<String>,
+    /// A read-only reference to something already in the destination (`allow_imports = false`).
+    pub in_destination: bool,
+    /// Block metadata (template-expanded for tomograms, tilt series and frames).
+    pub metadata: Map<String, Value>,
+    /// The source entry that found it, as JSON (part of target keys).
+    pub finder: Value,
+    /// Which block and source found it.
+    pub origin: Origin,
+    /// Template variables: its own and its ancestors'.
+    pub vars: GlobVars,
+    /// Output folder relative to OUTPUT.
+    pub output_dir: String,
+    /// Numeric ID, for kinds that have one.
+    pub id: Option<u32>,
+    /// Index of the parent instance in [`Discovery::instances`].
+    pub parent: Option<usize>,
+}
+
+/// Context shared by target construction.
+pub struct TargetContext<'a> {
+    /// The parsed config.
+    pub config: &'a DatasetConfig,
+    /// Everything discovered.
+    pub discovery: &'a Discovery,
+    /// INPUT.
+    pub input: &'a Store,
+    /// OUTPUT.
+    pub output: &'a Store,
+}
+
+/// Kinds whose targets this build can construct. The others are discovered only where a
+/// built kind needs them (tilt series and tomograms give IDs and paths to their children), and
+/// listed by `ingest build` as not built yet.
+pub fn kind_is_built(kind: EntityKind) -> bool {
+    use EntityKind::*;
+    matches!(
+        kind,
+        Deposition
+            | Dataset
+            | Run
+            | VoxelSpacing
+            | Gain
+            | CollectionMetadata
+            | Frame
+            | Rawtilt
+            | Ctf
+            | Alignment
+    )
+}
+
+/// Builds the targets of every discovered instance, in discovery order.
+///
+/// # Errors
+/// Listing errors while fingerprinting sources, named by target.
+pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
+    let mut out = Vec::new();
+    let d = ctx.discovery;
+    for (idx, inst) in d.instances.iter().enumerate() {
+        if inst.in_destination {
+            continue;
+        }
+        use EntityKind::*;
+        match inst.kind {
+            Deposition | Dataset | Run | VoxelSpacing => {
+                if let Some(t) = containers::target(ctx, idx)? {
+                    out.push(t);
+                }
+            }
+            Gain | CollectionMetadata | Rawtilt | Ctf => {
+                if let Some(t) = files::target(ctx, idx)? {
+                    out.push(t);
+                }
+            }
+            Frame => {
+                // All frame instances of a run make one target (one frames_metadata.json).
+                let first_of_run = d
+                    .instances
+                    .iter()
+                    .position(|i| i.kind == Frame && i.parent == inst.parent && !i.in_destination)
+                    == Some(idx);
+                if first_of_run {
+                    out.push(frames::target(ctx, idx)?);
+                }
+            }
+            Alignment => {
+                if let Some(t) = alignment::target(ctx, idx)? {
+                    out.push(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+impl Discovery {
+    /// The nearest ancestor (or self) of `idx` of `kind`.
+    pub fn ancestor(&self, idx: usize, kind: EntityKind) -> Option<&Instance> {
+        let mut cur = Some(idx);
+        while let Some(i) = cur {
+            let inst = &self.instances[i];
+            if inst.kind == kind {
+                return Some(inst);
+            }
+            cur = inst.parent;
+        }
+        None
+    }
+
+    /// Index of the nearest ancestor (or self) of `idx` of `kind`.
+    pub fn ancestor_index(&self, idx: usize, kind: EntityKind) -> Option<usize> {
+        let mut cur = Some(idx);
+        while let Some(i) = cur {
+            if self.instances[i].kind == kind {
+                return Some(i);
+            }
+            cur = self.instances[i].parent;
+        }
+        None
+    }
+
+    /// Children of `idx` of `kind`, in discovery order.
+    pub fn children(&self, idx: usize, kind: EntityKind) -> impl Iterator<Item = (usize, &Instance)> {
+        self.instances
+            .iter()
+            .enumerate()
+            .filter(move |(_, i)| i.kind == kind && i.parent == Some(idx))
+    }
+
+    /// Descendants of `idx` of `kind`, in discovery order.
+    pub fn descendants(&self, idx: usize, kind: EntityKind) -> Vec<usize> {
+        (idx + 1..self.instances.len())
+            .filter(|&i| self.instances[i].kind == kind && self.is_descendant(i, idx))
+            .collect()
+    }
+
+    fn is_descendant(&self, mut i: usize, ancestor: usize) -> bool {
+        while let Some(p) = self.instances[i].parent {
+            if p == ancestor {
+                return true;
+            }
+            i = p;
+        }
+        false
+    }
+}

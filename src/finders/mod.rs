@@ -1,1 +1,354 @@
-//! finders (being written)
+//! Finders: turn one source entry of a config block into named results (spec §4).
+//!
+//! A finder only lists; it never reads object contents, except `tomogram_header`, which reads the
+//! 1024-byte MRC header (or the `.zattrs` of a zarr) of each match. Results carry the matched
+//! keys so that the engine can fingerprint them from the same listing.
+
+use crate::config::{format_template, Finder, GlobVars, LiteralValue, ParentFilters, TemplateError};
+use crate::storage::{GlobPattern, Store, StorageError};
+use regex::Regex;
+
+mod header;
+
+/// One thing a finder found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// Instance name (basename via `name_regex`, literal value, full key for multi-globs, ...).
+    pub name: String,
+    /// Where it is: a key relative to INPUT (or OUTPUT for destination finders), a URL for
+    /// literal key photos, or `None` for plain literals.
+    pub path: Option<String>,
+    /// Whether `path` is in the destination (read-only references, `allow_imports = false`).
+    pub in_destination: bool,
+    /// Whether `path` is a folder (e.g. a `.zarr` source).
+    pub is_dir: bool,
+}
+
+/// Why a finder failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FinderError {
+    /// A template variable is missing or malformed.
+    #[error("{0}")]
+    Template(#[from] TemplateError),
+    /// A regex field does not compile.
+    #[error("invalid {field} `{pattern}`: {reason}")]
+    Regex {
+        /// `match_regex`, `name_regex`, `exclude`, ...
+        field: &'static str,
+        /// The pattern.
+        pattern: String,
+        /// The compile error.
+        reason: String,
+    },
+    /// `name_regex` did not match a found file's basename.
+    #[error("name_regex `{pattern}` does not match `{basename}` (found by `{glob}`)")]
+    NameRegexMismatch {
+        /// The pattern.
+        pattern: String,
+        /// The basename that failed.
+        basename: String,
+        /// The glob that found it.
+        glob: String,
+    },
+    /// A glob does not parse.
+    #[error("{0}")]
+    Glob(#[from] crate::storage::GlobError),
+    /// Listing failed.
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    /// A destination glob must be anchored in the output tree.
+    #[error("destination_glob `{0}` must start with {{output_path}} or a {{<type>_output_path}} variable")]
+    UnanchoredDestinationGlob(String),
+    /// A header could not be read for `tomogram_header`.
+    #[error("{0}")]
+    Header(String),
+    /// A finder kind that this build does not implement.
+    #[error("finder `{0}` is not supported yet")]
+    Unsupported(&'static str),
+}
+
+/// What a finder needs to know about where it runs.
+pub struct FinderContext<'a> {
+    /// The INPUT store.
+    pub input: &'a Store,
+    /// The OUTPUT store.
+    pub output: &'a Store,
+    /// `standardization_config.source_prefix`: every source glob is joined to it.
+    pub source_prefix: &'a str,
+    /// Template variables of the parent instances.
+    pub vars: &'a GlobVars,
+}
+
+/// Compiles a Python-`re.match`-style pattern (anchored at the start only).
+///
+/// # Errors
+/// [`FinderError::Regex`] naming `field`.
+pub fn compile_match(field: &'static str, pattern: &str) -> Result<Regex, FinderError> {
+    Regex::new(&format!("^(?:{pattern})")).map_err(|e| FinderError::Regex {
+        field,
+        pattern: pattern.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Compiles a Python-`re.search`-style pattern (unanchored).
+///
+/// # Errors
+/// [`FinderError::Regex`] naming `field`.
+pub fn compile_search(field: &'static str, pattern: &str) -> Result<Regex, FinderError> {
+    Regex::new(pattern).map_err(|e| FinderError::Regex {
+        field,
+        pattern: pattern.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn join_prefix(prefix: &str, rest: &str) -> String {
+    let prefix = prefix.trim_matches('/');
+    let rest = rest.trim_start_matches('/');
+    if prefix.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{prefix}/{rest}")
+    }
+}
+
+fn basename(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+/// Python `str()` of a YAML scalar used as a literal name.
+pub fn literal_name(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => crate::metadata::python_float_repr(f),
+            _ => n.to_string(),
+        },
+        serde_json::Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        serde_json::Value::Null => "None".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs one finder. Results keep finder order (globs are sorted by key); for `source_glob` a
+/// duplicate name replaces the earlier result, as in the reference.
+///
+/// # Errors
+/// Template, regex, glob and listing errors.
+pub fn find(finder: &Finder, ctx: &FinderContext<'_>) -> Result<Vec<Found>, FinderError> {
+    match finder {
+        Finder::Literal(LiteralValue::List(values)) => Ok(values
+            .iter()
+            .map(|v| Found {
+                name: literal_name(v),
+                path: None,
+                in_destination: false,
+                is_dir: false,
+            })
+            .collect()),
+        Finder::Literal(LiteralValue::Map(map)) => Ok(map
+            .iter()
+            .map(|(k, v)| Found {
+                name: k.clone(),
+                path: v.clone(),
+                in_destination: false,
+                is_dir: false,
+            })
+            .collect()),
+        Finder::SourceGlob {
+            list_glob,
+            match_regex,
+            name_regex,
+        } => {
+            let glob = join_prefix(ctx.source_prefix, &format_template(list_glob, ctx.vars)?);
+            named_glob(ctx.input, &glob, match_regex, name_regex, false)
+        }
+        Finder::DestinationGlob {
+            list_glob,
+            match_regex,
+            name_regex,
+        } => {
+            if !list_glob.trim_start().starts_with("{output_path}")
+                && !(list_glob.starts_with('{') && list_glob.contains("_output_path}"))
+            {
+                return Err(FinderError::UnanchoredDestinationGlob(list_glob.clone()));
+            }
+            let glob = format_template(list_glob, ctx.vars)?;
+            named_glob(ctx.output, &glob, match_regex, name_regex, true)
+        }
+        Finder::SourceMultiGlob { list_globs } => {
+            let mut out = Vec::new();
+            for g in list_globs {
+                let glob = join_prefix(ctx.source_prefix, &format_template(g, ctx.vars)?);
+                for m in ctx.input.glob(&GlobPattern::new(&glob)?)? {
+                    out.push(Found {
+                        name: m.key.clone(),
+                        path: Some(m.key),
+                        in_destination: false,
+                        is_dir: m.is_dir,
+                    });
+                }
+            }
+            Ok(out)
+        }
+        Finder::TomogramHeader {
+            list_glob,
+            match_regex,
+            ..
+        } => {
+            let glob = join_prefix(ctx.source_prefix, &format_template(list_glob, ctx.vars)?);
+            let matches = named_glob(ctx.input, &glob, match_regex, "(.*)", false)?;
+            let mut out = Vec::new();
+            for m in matches {
+                let key = m.path.clone().unwrap_or_default();
+                let voxel = header::voxel_size(ctx.input, &key, m.is_dir)
+                    .map_err(|e| FinderError::Header(e.to_string()))?;
+                out.push(Found {
+                    name: format!("{voxel}"),
+                    path: Some(String::new()),
+                    in_destination: false,
+                    is_dir: false,
+                });
+            }
+            Ok(out)
+        }
+        Finder::DestinationFilter { .. } => Err(FinderError::Unsupported("destination_filter")),
+        Finder::Annotation(_) => Err(FinderError::Unsupported("annotation sources")),
+    }
+}
+
+fn named_glob(
+    store: &Store,
+    glob: &str,
+    match_regex: &str,
+    name_regex: &str,
+    in_destination: bool,
+) -> Result<Vec<Found>, FinderError> {
+    let keep = compile_search("match_regex", match_regex)?;
+    let name_re = compile_match("name_regex", name_regex)?;
+    let mut out: Vec<Found> = Vec::new();
+    for m in store.glob(&GlobPattern::new(glob)?)? {
+        // The reference searches the full path (bucket or folder included).
+        let full = format!("/{}", m.key);
+        if !keep.is_match(&full) {
+            continue;
+        }
+        let base = basename(&m.key);
+        let caps = name_re
+            .captures(base)
+            .ok_or_else(|| FinderError::NameRegexMismatch {
+                pattern: name_regex.to_string(),
+                basename: base.to_string(),
+                glob: glob.to_string(),
+            })?;
+        let name = caps
+            .get(1)
+            .or_else(|| caps.get(0))
+            .map_or("", |c| c.as_str())
+            .to_string();
+        let found = Found {
+            name,
+            path: Some(m.key),
+            in_destination,
+            is_dir: m.is_dir,
+        };
+        match out.iter_mut().find(|f| f.name == found.name) {
+            Some(slot) => *slot = found,
+            None => out.push(found),
+        }
+    }
+    Ok(out)
+}
+
+/// Drops results whose name `re.match`es one of the `exclude` patterns.
+///
+/// # Errors
+/// A pattern that does not compile.
+pub fn apply_exclude(found: Vec<Found>, exclude: &[String]) -> Result<Vec<Found>, FinderError> {
+    if exclude.is_empty() {
+        return Ok(found);
+    }
+    let res = exclude
+        .iter()
+        .map(|p| compile_match("exclude", p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(found
+        .into_iter()
+        .filter(|f| !res.iter().any(|r| r.is_match(&f.name)))
+        .collect())
+}
+
+/// Whether a source entry applies under these parents (spec §4.2): any exclude match on a
+/// parent's name disables it; include patterns for a parent type must match that parent.
+///
+/// # Errors
+/// A pattern that does not compile.
+pub fn parents_allow(
+    filters: &ParentFilters,
+    parent_name: impl Fn(crate::EntityKind) -> Option<String>,
+) -> Result<bool, FinderError> {
+    for (kind, patterns) in &filters.exclude {
+        if let Some(name) = parent_name(*kind) {
+            for p in patterns {
+                if compile_search("parent_filters.exclude", p)?.is_match(&name) {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    for (kind, patterns) in &filters.include {
+        if patterns.is_empty() {
+            continue;
+        }
+        if let Some(name) = parent_name(*kind) {
+            let mut any = false;
+            for p in patterns {
+                any |= compile_search("parent_filters.include", p)?.is_match(&name);
+            }
+            if !any {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(name: &str) -> Found {
+        Found {
+            name: name.into(),
+            path: None,
+            in_destination: false,
+            is_dir: false,
+        }
+    }
+
+    #[test]
+    fn exclude_is_anchored_at_the_start() {
+        let kept = apply_exclude(
+            vec![found("TS_1"), found("xTS_1"), found("TS_10")],
+            &["TS_1$".to_string()],
+        )
+        .unwrap();
+        let names: Vec<_> = kept.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["xTS_1", "TS_10"]);
+    }
+
+    #[test]
+    fn parent_filters_include_and_exclude() {
+        use crate::EntityKind;
+        use std::collections::BTreeMap;
+        let filters = ParentFilters {
+            include: BTreeMap::from([(EntityKind::Run, vec!["^TS_0".to_string()])]),
+            exclude: BTreeMap::from([(EntityKind::Run, vec!["TS_03".to_string()])]),
+        };
+        let run = |n: &'static str| move |k| (k == EntityKind::Run).then(|| n.to_string());
+        assert!(parents_allow(&filters, run("TS_01")).unwrap());
+        assert!(!parents_allow(&filters, run("TS_03")).unwrap());
+        assert!(!parents_allow(&filters, run("TS_11")).unwrap());
+    }
+}

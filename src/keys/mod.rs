@@ -1,1 +1,216 @@
-//! keys (being written)
+//! Target keys: what makes a target fresh or stale.
+//!
+//! A target's **key** is a BLAKE3 hash over its [`KeyParts`]:
+//!
+//! | part | in key? | shown by `explain`? |
+//! |---|---|---|
+//! | cache-format version ([`CACHE_FORMAT_VERSION`]) | yes | yes, as a version bump |
+//! | target kind and its output-format version ([`kind_version`]) | yes | yes, as a version bump |
+//! | config block after template expansion, plus derived output paths and IDs | yes | yes, field path with old → new |
+//! | sources read: (key relative to INPUT, ETag, size), sorted | yes | yes, per object |
+//! | output digests of the targets it reads | yes | yes, per parent |
+//! | mtimes, absolute paths, host names, `last_updated_at` | **never** | – |
+//!
+//! Keying on parents' *output digests* rather than their keys gives early cutoff: a parent that
+//! rebuilds with identical outputs leaves its children fresh. That needs deterministic outputs,
+//! so volatile fields (`last_updated_at`, timestamps in MRC labels) are kept out of digests.
+//!
+//! The cache stores, per target, the key *and its parts*, so `explain` diffs stored parts against
+//! today's instead of re-hashing blindly ([`KeyParts::compare`] → [`StaleReason`]). The exact byte
+//! encoding is specified in `cache-format/SPEC.md`, with test vectors checked by a test.
+
+mod explain;
+
+pub use explain::{render_reasons, StaleReason};
+
+use crate::storage::ObjectInfo;
+use crate::EntityKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Version of the key derivation and record layout. Bumping it makes every target stale.
+pub const CACHE_FORMAT_VERSION: u32 = 1;
+
+/// Domain separator hashed before the parts, so a key never collides with another BLAKE3 use.
+const KEY_DOMAIN: &[u8] = b"cryoet-ingest/target-key/v1\n";
+
+/// Output-format version of a kind: bump one when the tool changes what that kind writes, and
+/// only that kind's targets rebuild (in every dataset).
+pub fn kind_version(kind: EntityKind) -> u32 {
+    match kind {
+        // Kinds whose writer changed since 1 get their own arm here, with a comment saying why.
+        _ => 1,
+    }
+}
+
+/// Everything a target's key is made of, kept whole in the cache record so `explain` can diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyParts {
+    /// [`CACHE_FORMAT_VERSION`] at build time.
+    pub cache_format: u32,
+    /// The target's kind.
+    pub kind: EntityKind,
+    /// [`kind_version`] of that kind at build time.
+    pub kind_version: u32,
+    /// The canonical config of the target: block metadata after template expansion, the finder
+    /// entry, derived output paths and IDs, build options that change outputs.
+    pub config: serde_json::Value,
+    /// Every source object the target reads, sorted by key.
+    pub sources: Vec<ObjectInfo>,
+    /// Output digest of every target whose outputs this one reads, by target id.
+    pub parents: BTreeMap<String, String>,
+}
+
+/// A target's key: 32 bytes of BLAKE3, shown as hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContentKey(pub [u8; 32]);
+
+impl ContentKey {
+    /// Lower-case hex form, as stored in records.
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from(self.0).to_hex().to_string()
+    }
+}
+
+impl KeyParts {
+    /// Builds the parts for `kind` with the current versions; sources are sorted here.
+    pub fn new(
+        kind: EntityKind,
+        config: serde_json::Value,
+        mut sources: Vec<ObjectInfo>,
+        parents: BTreeMap<String, String>,
+    ) -> KeyParts {
+        sources.sort();
+        sources.dedup();
+        KeyParts {
+            cache_format: CACHE_FORMAT_VERSION,
+            kind,
+            kind_version: kind_version(kind),
+            config,
+            sources,
+            parents,
+        }
+    }
+
+    /// The canonical encoding hashed into the key: compact JSON of the parts in field order
+    /// (object keys of `config` keep their config-file order, which is output-relevant).
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("key parts are plain JSON")
+    }
+
+    /// BLAKE3 over the domain separator and [`KeyParts::canonical_bytes`].
+    pub fn key(&self) -> ContentKey {
+        let mut h = blake3::Hasher::new();
+        h.update(KEY_DOMAIN);
+        h.update(&self.canonical_bytes());
+        ContentKey(*h.finalize().as_bytes())
+    }
+
+    /// Why `self` (today) differs from `old` (recorded), in fixed order: versions, config fields,
+    /// sources, parents. Empty when the parts are equal.
+    pub fn compare(&self, old: &KeyParts) -> Vec<StaleReason> {
+        explain::compare(self, old)
+    }
+}
+
+/// Digest of one output (a file, or a folder such as a `.zarr`) as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputEntry {
+    /// Key relative to OUTPUT.
+    pub key: String,
+    /// BLAKE3 hex of the deterministic content (for JSON: without `last_updated_at`; for a
+    /// folder: over its sorted (relative path, file digest) pairs).
+    pub digest: String,
+    /// Bytes written.
+    pub size: u64,
+}
+
+/// The digest of a whole target's outputs: BLAKE3 over the sorted (key, digest) pairs. This is
+/// what children put in their keys.
+pub fn outputs_digest(outputs: &[OutputEntry]) -> String {
+    let mut sorted: Vec<&OutputEntry> = outputs.iter().collect();
+    sorted.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut h = blake3::Hasher::new();
+    h.update(b"cryoet-ingest/outputs/v1\n");
+    for o in sorted {
+        h.update(o.key.as_bytes());
+        h.update(b"\0");
+        h.update(o.digest.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Digest of a folder of outputs from its files' digests: BLAKE3 over sorted (path, digest).
+pub fn folder_digest(mut files: Vec<(String, String)>) -> String {
+    files.sort();
+    let mut h = blake3::Hasher::new();
+    h.update(b"cryoet-ingest/folder/v1\n");
+    for (path, digest) in files {
+        h.update(path.as_bytes());
+        h.update(b"\0");
+        h.update(digest.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parts() -> KeyParts {
+        KeyParts::new(
+            EntityKind::Rawtilt,
+            json!({"name": "TS_1", "metadata": {"b": 1, "a": [1, 2]}}),
+            vec![ObjectInfo {
+                key: "m/TS_1.rawtlt".into(),
+                etag: "e1".into(),
+                size: 10,
+            }],
+            BTreeMap::from([("ds/TS_1/TiltSeries/100".into(), "d1".into())]),
+        )
+    }
+
+    #[test]
+    fn equal_parts_give_equal_keys_and_no_reasons() {
+        assert_eq!(parts().key(), parts().key());
+        assert!(parts().compare(&parts()).is_empty());
+    }
+
+    #[test]
+    fn every_part_changes_the_key() {
+        let base = parts().key();
+        let mut p = parts();
+        p.config["metadata"]["b"] = json!(2);
+        assert_ne!(p.key(), base);
+        let mut p = parts();
+        p.sources[0].etag = "e2".into();
+        assert_ne!(p.key(), base);
+        let mut p = parts();
+        p.parents.insert("ds/TS_1/TiltSeries/100".into(), "d2".into());
+        assert_ne!(p.key(), base);
+        let mut p = parts();
+        p.kind_version += 1;
+        assert_ne!(p.key(), base);
+    }
+
+    #[test]
+    fn outputs_digest_ignores_order() {
+        let a = OutputEntry {
+            key: "a".into(),
+            digest: "1".into(),
+            size: 1,
+        };
+        let b = OutputEntry {
+            key: "b".into(),
+            digest: "2".into(),
+            size: 1,
+        };
+        assert_eq!(
+            outputs_digest(&[a.clone(), b.clone()]),
+            outputs_digest(&[b, a])
+        );
+    }
+}

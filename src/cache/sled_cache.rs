@@ -1,0 +1,141 @@
+//! The embedded sled backend of [`Cache`](super::Cache).
+
+use super::{Cache, CacheError, TargetRecord};
+use crate::storage::StatCache;
+use std::path::{Path, PathBuf};
+
+/// A sled database with two trees: `targets` (id → JSON record) and `stat` (local fingerprints).
+pub struct SledCache {
+    path: PathBuf,
+    db: sled::Db,
+    targets: sled::Tree,
+    stat: sled::Tree,
+}
+
+impl SledCache {
+    /// Opens (or creates) the database at `path`.
+    ///
+    /// # Errors
+    /// [`CacheError::Backend`] when sled cannot open it (e.g. another process holds its lock).
+    pub fn open(path: &Path) -> Result<SledCache, CacheError> {
+        let err = |e: sled::Error| CacheError::Backend {
+            location: path.display().to_string(),
+            source: Box::new(e),
+        };
+        std::fs::create_dir_all(path).map_err(|e| CacheError::Backend {
+            location: path.display().to_string(),
+            source: Box::new(e),
+        })?;
+        let db = sled::open(path).map_err(err)?;
+        let targets = db.open_tree("targets/v1").map_err(err)?;
+        let stat = db.open_tree("stat/v1").map_err(err)?;
+        Ok(SledCache {
+            path: path.to_path_buf(),
+            db,
+            targets,
+            stat,
+        })
+    }
+
+    /// The default cache folder for an output location: one database per output root, under the
+    /// user cache folder (`$XDG_CACHE_HOME/cryoet-ingest/<hash of the output root>`).
+    pub fn default_path(output_identity: &str) -> PathBuf {
+        let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
+        let tag = blake3::hash(output_identity.as_bytes()).to_hex();
+        base.join("cryoet-ingest").join(&tag.as_str()[..16])
+    }
+
+    fn backend(&self, e: sled::Error) -> CacheError {
+        CacheError::Backend {
+            location: self.path.display().to_string(),
+            source: Box::new(e),
+        }
+    }
+}
+
+impl Cache for SledCache {
+    fn get(&self, id: &str) -> Result<Option<TargetRecord>, CacheError> {
+        let Some(bytes) = self.targets.get(id).map_err(|e| self.backend(e))? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| CacheError::Corrupt {
+                id: id.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn put(&self, record: &TargetRecord) -> Result<(), CacheError> {
+        let bytes = serde_json::to_vec(record).expect("records are plain JSON");
+        self.targets
+            .insert(record.id.as_bytes(), bytes)
+            .map_err(|e| self.backend(e))?;
+        Ok(())
+    }
+
+    fn ids(&self) -> Result<Vec<String>, CacheError> {
+        self.targets
+            .iter()
+            .keys()
+            .map(|k| {
+                k.map(|k| String::from_utf8_lossy(&k).into_owned())
+                    .map_err(|e| self.backend(e))
+            })
+            .collect()
+    }
+
+    fn stat_cache(&self) -> Option<StatCache> {
+        Some(StatCache::new(self.stat.clone()))
+    }
+
+    fn flush(&self) -> Result<(), CacheError> {
+        self.db.flush().map_err(|e| self.backend(e))?;
+        Ok(())
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{outputs_digest, KeyParts, OutputEntry};
+    use crate::EntityKind;
+
+    #[test]
+    fn records_round_trip_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let outputs = vec![OutputEntry {
+            key: "ds/run/run_metadata.json".into(),
+            digest: "abc".into(),
+            size: 3,
+        }];
+        let parts = KeyParts::new(
+            EntityKind::Run,
+            serde_json::json!({"name": "run"}),
+            vec![],
+            Default::default(),
+        );
+        let record = TargetRecord {
+            id: "ds/run".into(),
+            key: parts.key().to_hex(),
+            parts,
+            output_digest: outputs_digest(&outputs),
+            outputs,
+            built_at: 1,
+            tool_version: "test".into(),
+        };
+        {
+            let cache = SledCache::open(dir.path()).unwrap();
+            assert_eq!(cache.get("ds/run").unwrap(), None);
+            cache.put(&record).unwrap();
+            cache.flush().unwrap();
+        }
+        let cache = SledCache::open(dir.path()).unwrap();
+        assert_eq!(cache.get("ds/run").unwrap(), Some(record));
+        assert_eq!(cache.ids().unwrap(), vec!["ds/run".to_string()]);
+    }
+}

@@ -1,0 +1,153 @@
+//! `ingest build CONFIG INPUT OUTPUT`: build every stale target, in parallel.
+
+use super::plan;
+use crate::graph::{self, BuildOptions, Outcome, Status};
+use crate::EntityKind;
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+/// Arguments of `ingest build`.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The dataset config YAML (always a local file).
+    pub config: PathBuf,
+    /// Source root: a folder.
+    pub input: String,
+    /// Output root: a folder (created if missing).
+    pub output: String,
+    /// Cache database folder (default: one per OUTPUT under the user cache folder).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Build only these kinds (type keys, e.g. `alignment frame`); their ancestors are still
+    /// discovered, and other kinds' recorded outputs are used as they are.
+    #[arg(long, num_args = 1.., value_name = "KIND")]
+    pub only: Vec<EntityKind>,
+    /// Keep only instances of KIND whose name matches REGEX (anchored at the start).
+    #[arg(long, value_name = "KIND=REGEX")]
+    pub filter: Vec<String>,
+    /// Drop instances of KIND whose name matches REGEX (checked before --filter).
+    #[arg(long, value_name = "KIND=REGEX")]
+    pub exclude: Vec<String>,
+    /// Rebuild every selected target, fresh or not.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan (what would build, and why); write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write a JSON report of every target to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// Runs `ingest build`.
+///
+/// # Errors
+/// Config, storage and cache errors (exit code 2).
+pub fn run(args: BuildArgs) -> Result<ExitCode> {
+    let filters = plan::name_filters(&args.filter, &args.exclude)?;
+    let plan = plan::load(
+        &args.config,
+        &args.input,
+        &args.output,
+        args.cache.as_ref(),
+        &filters,
+        !args.dry_run,
+    )?;
+    let opts = BuildOptions {
+        only: (!args.only.is_empty()).then(|| args.only.iter().copied().collect()),
+        force: args.force,
+        dry_run: args.dry_run,
+        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+    };
+    let total = plan
+        .targets
+        .iter()
+        .filter(|t| opts.only.as_ref().is_none_or(|o| o.contains(&t.kind)))
+        .count();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                .expect("static template"),
+        );
+        bar
+    });
+    let printer = Mutex::new(());
+    let on_done = |o: &Outcome| {
+        let line = log_line(o);
+        match &bar {
+            Some(bar) => {
+                if o.status != Status::Fresh {
+                    bar.println(line);
+                }
+                bar.inc(1);
+            }
+            None => {
+                if o.status != Status::Fresh {
+                    let _guard = printer.lock();
+                    eprintln!("{line}");
+                }
+            }
+        }
+    };
+    let outcomes = graph::execute(
+        &plan.targets,
+        plan.cache.as_ref(),
+        &plan.input,
+        &plan.output,
+        &opts,
+        &on_done,
+    );
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    plan.cache.flush()?;
+    let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
+    let (built, fresh, failed, would) = (
+        count(Status::Built),
+        count(Status::Fresh),
+        count(Status::Failed),
+        count(Status::WouldBuild),
+    );
+    if let Some(path) = &args.report {
+        let report = json!({
+            "summary": {"built": built, "fresh": fresh, "failed": failed, "would_build": would},
+            "targets": outcomes,
+        });
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("{}: cannot write the report", path.display()))?;
+    }
+    if args.dry_run {
+        println!("would build {would}, fresh {fresh}");
+    } else {
+        println!("built {built}, fresh {fresh}, failed {failed}");
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(super::EXIT_FAILED_TARGETS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn log_line(o: &Outcome) -> String {
+    let verb = match o.status {
+        Status::Built => "built",
+        Status::Fresh => "fresh",
+        Status::Failed => "FAILED",
+        Status::WouldBuild => "would build",
+    };
+    let mut line = format!("{verb} {} ({}) {:.2}s", o.id, o.kind, o.seconds);
+    for r in &o.reasons {
+        line.push_str("\n    ");
+        line.push_str(r);
+    }
+    line
+}

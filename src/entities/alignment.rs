@@ -1,0 +1,182 @@
+//! Alignments (spec §8.1): the files of one source entry are copied to
+//! `Alignments/{id}/{run}{ext}`, and `alignment_metadata.json` gets the per-section alignment
+//! parameters computed from them, the first tilt series' path, the volume dimension of the
+//! first tomogram's *source* header when the config lacks it, and the identity defaults.
+//!
+//! Key parts beyond the block: the copied files, and the first tomogram's source (its header
+//! gives `volume_dimension`), so replacing that tomogram re-derives the alignment.
+
+use super::files::{extension, run_name};
+use super::{BuildError, BuildIo, TargetContext};
+use crate::graph::TargetSpec;
+use crate::storage::ObjectInfo;
+use crate::EntityKind;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+/// The target of an alignment instance, or `None` when the reference would write nothing
+/// (an alignment with neither a tomogram nor a configured volume dimension).
+///
+/// # Errors
+/// Listing errors while fingerprinting sources.
+pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+    let d = ctx.discovery;
+    let inst = &d.instances[idx];
+    let run_idx = inst.parent.expect("alignments live under a run");
+    let run = run_name(ctx, idx);
+    let dir = inst.output_dir.clone();
+    let is_default = inst.name == "default" && inst.file_paths.is_empty();
+    let dims_in_config = inst
+        .metadata
+        .get("volume_dimension")
+        .is_some_and(|v| ["x", "y", "z"].iter().all(|k| truthy(v.get(k))));
+    let tomogram = d
+        .descendants(run_idx, EntityKind::Tomogram)
+        .into_iter()
+        .next()
+        .map(|t| &d.instances[t]);
+    let tomogram_source = match tomogram.and_then(|t| t.path.clone()) {
+        Some(p) if !inst.metadata.contains_key("volume_dimension") => {
+            let vs: f64 = tomogram
+                .and_then(|t| t.parent)
+                .map(|p| d.instances[p].name.parse().unwrap_or(0.0))
+                .unwrap_or(0.0);
+            Some((p, vs))
+        }
+        _ => None,
+    };
+    let valid = dims_in_config || tomogram.is_some();
+    let needs_dims = !inst.metadata.contains_key("volume_dimension");
+    if (is_default && tomogram.is_none()) || (!valid) || (needs_dims && tomogram.is_none()) {
+        return Ok(None);
+    }
+    let mut sources: Vec<ObjectInfo> = Vec::new();
+    let mut copies: Vec<(ObjectInfo, String)> = Vec::new();
+    if !is_default {
+        for key in &inst.file_paths {
+            for o in ctx.input.list_files(key)? {
+                copies.push((o.clone(), format!("{dir}/{run}{}", extension(key))));
+                sources.push(o);
+            }
+        }
+    }
+    let tomo_object = match &tomogram_source {
+        Some((p, _)) => {
+            let objs = ctx.input.list_files(p)?;
+            sources.extend(objs.iter().cloned());
+            objs.into_iter().next()
+        }
+        None => None,
+    };
+    let tiltseries_path = d
+        .children(run_idx, EntityKind::Tiltseries)
+        .next()
+        .map(|(_, t)| format!("{}/tiltseries_metadata.json", t.output_dir));
+    let metadata = inst.metadata.clone();
+    let format = metadata.get("format").and_then(Value::as_str).unwrap_or("").to_string();
+    let meta_key = format!("{dir}/alignment_metadata.json");
+    let dep_value = super::containers::deposition_name_value(ctx, idx);
+    let config = json!({
+        "name": inst.name,
+        "metadata": metadata,
+        "finder": inst.finder,
+        "outputs": copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>(),
+        "tiltseries_path": tiltseries_path,
+        "tomogram_voxel_spacing": tomogram_source.as_ref().map(|(_, vs)| *vs),
+        "deposition_id_default": dep_value,
+    });
+    let vs = tomogram_source.as_ref().map(|(_, vs)| *vs);
+    let action = Arc::new(move |io: &mut BuildIo<'_>| {
+        let mut texts: Vec<(String, String)> = Vec::new();
+        for (object, key) in &copies {
+            let bytes = io.read_source(object)?;
+            io.write_bytes(key, &bytes)?;
+            texts.push((key.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        // The reference globs the alignment folder for `*{suffix}`; first match wins.
+        let with_suffix = |suffixes: &[&str]| -> Option<(String, String)> {
+            suffixes.iter().find_map(|s| {
+                texts.iter().find(|(k, _)| k.ends_with(s)).cloned()
+            })
+        };
+        let (alignment_path, tilt_path, tiltx_path, params) = match format.as_str() {
+            "IMOD" => {
+                let xf = with_suffix(&[".xf"]);
+                let tlt = with_suffix(&[".tlt"]);
+                let tiltx = with_suffix(&[".tltx", ".xtilt"]);
+                let tiltcom = with_suffix(&["tilt.com"]);
+                let params = match (&xf, &tlt) {
+                    (Some(xf), Some(tlt)) => crate::formats::alignment::imod_per_section_parameters(
+                        (&xf.1, &xf.0),
+                        (&tlt.1, &tlt.0),
+                        tiltx.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
+                        tiltcom.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
+                    )
+                    .map_err(|e| BuildError::Invalid(e.to_string()))?,
+                    _ => Vec::new(),
+                };
+                (xf.map(|x| x.0), tlt.map(|x| x.0), tiltx.map(|x| x.0), params)
+            }
+            "ARETOMO3" => {
+                let aln = with_suffix(&[".aln"]);
+                let params = match &aln {
+                    Some((k, text)) => crate::formats::alignment::aretomo3_per_section_parameters(text, k)
+                        .map_err(|e| BuildError::Invalid(e.to_string()))?,
+                    None => Vec::new(),
+                };
+                (aln.map(|x| x.0), None, None, params)
+            }
+            _ => (None, None, None, Vec::new()),
+        };
+        let mut extra = Map::new();
+        extra.insert("per_section_alignment_parameters".into(), Value::Array(params));
+        extra.insert("alignment_path".into(), json!(alignment_path));
+        extra.insert("tilt_path".into(), json!(tilt_path));
+        extra.insert("tiltx_path".into(), json!(tiltx_path));
+        extra.insert("tiltseries_path".into(), json!(tiltseries_path));
+        extra.insert(
+            "files".into(),
+            json!(copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>()),
+        );
+        if let (Some(object), Some(vs)) = (&tomo_object, vs) {
+            let header = io.input.read_range(&object.key, 0, 12)?;
+            if header.len() < 12 {
+                return Err(BuildError::Invalid(format!(
+                    "{}: MRC header truncated",
+                    io.input.describe(&object.key)
+                )));
+            }
+            let dim = |o: usize| f64::from(i32::from_le_bytes(header[o..o + 4].try_into().unwrap()));
+            let vs = (vs * 1000.0).round() / 1000.0;
+            extra.insert(
+                "volume_dimension".into(),
+                json!({"x": vs * dim(0), "y": vs * dim(4), "z": vs * dim(8)}),
+            );
+        }
+        for (k, v) in crate::formats::alignment::missing_alignment_defaults(&metadata) {
+            extra.insert(k, v);
+        }
+        let mut doc = crate::metadata::deep_merge_maps(&metadata, &Value::Object(extra));
+        crate::metadata::finalize(&mut doc, &dep_value);
+        io.write_metadata(&meta_key, doc)
+    });
+    Ok(Some(TargetSpec {
+        id: dir,
+        kind: EntityKind::Alignment,
+        config,
+        sources,
+        deps: Vec::new(),
+        action,
+    }))
+}

@@ -1,0 +1,633 @@
+//! The discovery walk: one depth-first pass over the entity tree (spec §1, §2), running each
+//! kind's finders under each parent, applying filters, default configs and ID assignment.
+
+use super::ids::{deposition_part, identity, IdError, IdRegistry};
+use super::{Instance, Origin};
+use crate::config::{
+    expand_metadata, parse_two_column_map, DatasetConfig, EntityBlock, GlobVars, RunDataMap,
+    Source, VarValue,
+};
+use crate::finders::{self, FinderContext, FinderError, Found};
+use crate::storage::Store;
+use crate::EntityKind;
+use regex::Regex;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Everything found, parents before children, siblings in the reference's order.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The instances; [`Instance::parent`] indexes into this list.
+    pub instances: Vec<Instance>,
+}
+
+/// A discovery failure, named by config file, block and source.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {place}: {message}")]
+pub struct DiscoverError {
+    /// The config file.
+    pub file: String,
+    /// Block path, e.g. `runs[0].sources[1] (source_glob)`.
+    pub place: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The CLI's `--filter KIND=REGEX` / `--exclude KIND=REGEX`, applied to instance names with
+/// Python `re.match` semantics (anchored at the start). Excludes are checked first.
+#[derive(Debug, Default, Clone)]
+pub struct NameFilters {
+    /// Keep only names matching one of these, per kind.
+    pub include: BTreeMap<EntityKind, Vec<Regex>>,
+    /// Drop names matching any of these, per kind.
+    pub exclude: BTreeMap<EntityKind, Vec<Regex>>,
+}
+
+impl NameFilters {
+    /// Whether an instance of `kind` named `name` passes.
+    pub fn allows(&self, kind: EntityKind, name: &str) -> bool {
+        if let Some(ex) = self.exclude.get(&kind) {
+            if ex.iter().any(|r| r.is_match(name)) {
+                return false;
+            }
+        }
+        match self.include.get(&kind) {
+            Some(inc) if !inc.is_empty() => inc.iter().any(|r| r.is_match(name)),
+            _ => true,
+        }
+    }
+}
+
+/// Children of each kind, in processing order (spec §2).
+fn child_kinds(kind: EntityKind) -> &'static [EntityKind] {
+    use EntityKind::*;
+    match kind {
+        Deposition => &[Dataset, DepositionKeyphoto],
+        Dataset => &[Run, DatasetKeyphoto],
+        Run => &[
+            Gain,
+            CollectionMetadata,
+            Frame,
+            Tiltseries,
+            Alignment,
+            IdentifiedObject,
+            VoxelSpacing,
+        ],
+        Tiltseries => &[Ctf, Rawtilt],
+        VoxelSpacing => &[Annotation, Tomogram, VizConfig],
+        Tomogram => &[KeyImage],
+        Annotation => &[AnnotationViz],
+        _ => &[],
+    }
+}
+
+/// Kinds the walk visits now. Annotations, their visualizations, key images, identified
+/// objects and key photos come with the issues that build them.
+fn discovered(kind: EntityKind) -> bool {
+    use EntityKind::*;
+    !matches!(
+        kind,
+        Annotation
+            | AnnotationViz
+            | KeyImage
+            | VizConfig
+            | IdentifiedObject
+            | DatasetKeyphoto
+            | DepositionKeyphoto
+    )
+}
+
+struct Walk<'a> {
+    config: &'a DatasetConfig,
+    input: &'a Store,
+    output: &'a Store,
+    filters: &'a NameFilters,
+    run_map: Option<RunDataMap>,
+    legacy_maps: Vec<(&'static str, BTreeMap<String, String>)>,
+    ids: IdRegistry,
+    out: Discovery,
+}
+
+/// Walks the entity tree of `config` over INPUT and OUTPUT.
+///
+/// # Errors
+/// Finder failures (bad templates, regexes, listings), a deposition, dataset or run kind that
+/// finds nothing, unreadable run-data maps and ID seeding failures; each names the config file
+/// and block.
+pub fn discover(
+    config: &DatasetConfig,
+    input: &Store,
+    output: &Store,
+    filters: &NameFilters,
+) -> Result<Discovery, DiscoverError> {
+    let file = config.file.display().to_string();
+    let sc = &config.standardization;
+    let read_map = |name: &str| -> Result<Vec<u8>, DiscoverError> {
+        let key = join(&sc.source_prefix, name);
+        input.read(&key).map_err(|e| DiscoverError {
+            file: file.clone(),
+            place: "standardization_config".into(),
+            message: e.to_string(),
+        })
+    };
+    let run_map = match &sc.run_data_map_file {
+        Some(name) => {
+            let bytes = read_map(name)?;
+            Some(
+                RunDataMap::parse(&bytes, name.ends_with("tsv"), name).map_err(|e| {
+                    DiscoverError {
+                        file: file.clone(),
+                        place: "standardization_config.run_data_map_file".into(),
+                        message: e.to_string(),
+                    }
+                })?,
+            )
+        }
+        None => None,
+    };
+    let mut legacy_maps = Vec::new();
+    for (var, name) in [
+        ("mapped_tomo_name", &sc.run_to_tomo_map_csv),
+        ("mapped_frame_name", &sc.run_to_frame_map_csv),
+        ("mapped_ts_name", &sc.run_to_ts_map_csv),
+    ] {
+        if let Some(name) = name {
+            let bytes = read_map(name)?;
+            let map = parse_two_column_map(&bytes, name).map_err(|e| DiscoverError {
+                file: file.clone(),
+                place: "standardization_config".into(),
+                message: e.to_string(),
+            })?;
+            legacy_maps.push((var, map));
+        }
+    }
+    let mut walk = Walk {
+        config,
+        input,
+        output,
+        filters,
+        run_map,
+        legacy_maps,
+        ids: IdRegistry::default(),
+        out: Discovery::default(),
+    };
+    walk.visit_kind(EntityKind::Deposition, None)?;
+    Ok(walk.out)
+}
+
+fn join(prefix: &str, rest: &str) -> String {
+    let p = prefix.trim_matches('/');
+    if p.is_empty() {
+        rest.trim_start_matches('/').to_string()
+    } else {
+        format!("{p}/{}", rest.trim_start_matches('/'))
+    }
+}
+
+fn basename(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+/// Python `"{:.3f}".format(round(float(name), 3))`.
+fn voxel_name(raw: &str) -> Option<String> {
+    let v: f64 = raw.trim().parse().ok()?;
+    Some(format!("{:.3}", (v * 1000.0).round() / 1000.0))
+}
+
+impl Walk<'_> {
+    fn err(&self, place: String, message: impl ToString) -> DiscoverError {
+        DiscoverError {
+            file: self.config.file.display().to_string(),
+            place,
+            message: message.to_string(),
+        }
+    }
+
+    fn visit_kind(&mut self, kind: EntityKind, parent: Option<usize>) -> Result<(), DiscoverError> {
+        let found = self.find(kind, parent)?;
+        for inst in found {
+            let idx = self.out.instances.len();
+            self.out.instances.push(inst);
+            for child in child_kinds(kind) {
+                if discovered(*child) {
+                    self.visit_kind(*child, Some(idx))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn parent_vars(&self, parent: Option<usize>) -> GlobVars {
+        let mut vars = parent
+            .map(|p| self.out.instances[p].vars.clone())
+            .unwrap_or_default();
+        vars.insert("output_path".into(), VarValue::Str(String::new()));
+        vars
+    }
+
+    /// Runs every block's sources of `kind` under `parent`, then the default config when all of
+    /// them found nothing, then the CLI name filters.
+    fn find(&mut self, kind: EntityKind, parent: Option<usize>) -> Result<Vec<Instance>, DiscoverError> {
+        let vars = self.parent_vars(parent);
+        let blocks: Vec<EntityBlock> = self.config.blocks(kind).to_vec();
+        let mut found: Vec<(Found, usize, usize, Vec<Found>)> = Vec::new();
+        for block in &blocks {
+            for source in &block.sources {
+                let place = format!(
+                    "{}[{}].sources[{}] ({})",
+                    kind.plural_key(),
+                    block.index,
+                    source.index,
+                    finder_name(source)
+                );
+                let allowed = finders::parents_allow(&source.parent_filters, |k| {
+                    parent.and_then(|p| self.out.ancestor(p, k)).map(|i| i.name.clone())
+                })
+                .map_err(|e| self.err(place.clone(), e))?;
+                if !allowed {
+                    continue;
+                }
+                let ctx = FinderContext {
+                    input: self.input,
+                    output: self.output,
+                    source_prefix: &self.config.standardization.source_prefix,
+                    vars: &vars,
+                };
+                let results = finders::find(&source.finder, &ctx)
+                    .and_then(|r| finders::apply_exclude(r, &source.exclude))
+                    .map_err(|e: FinderError| self.err(place.clone(), e))?;
+                if grouped(kind) {
+                    if let Some(first) = results.first().cloned() {
+                        found.push((first, block.index, source.index, results));
+                    }
+                } else {
+                    for r in results {
+                        found.push((r, block.index, source.index, Vec::new()));
+                    }
+                }
+            }
+        }
+        let mut instances = Vec::new();
+        if found.is_empty() {
+            if matches!(kind, EntityKind::Deposition | EntityKind::Dataset | EntityKind::Run)
+                && !blocks.is_empty()
+            {
+                let parent_name = parent.map_or(String::new(), |p| {
+                    let i = &self.out.instances[p];
+                    format!(" under {} `{}`", i.kind, i.name)
+                });
+                return Err(self.err(
+                    kind.plural_key().to_string(),
+                    format!(
+                        "found no {kind}{parent_name}: check the sources' globs against INPUT/{}",
+                        self.config.standardization.source_prefix
+                    ),
+                ));
+            }
+            if let Some(default) = self.default_instance(kind, parent)? {
+                instances.push(default);
+            }
+        } else {
+            for (first, block, source, group) in found {
+                let b = &blocks.iter().find(|b| b.index == block).expect("block exists");
+                let s = &b.sources[source];
+                let inst = self.make_instance(kind, parent, b, s, first, group)?;
+                instances.push(inst);
+            }
+        }
+        let mut kept = Vec::new();
+        for mut inst in instances {
+            if !self.filters.allows(kind, &inst.name) {
+                continue;
+            }
+            self.assign_id(&mut inst)?;
+            inst.output_dir = self.output_dir(&inst);
+            self.add_own_vars(&mut inst);
+            kept.push(inst);
+        }
+        Ok(kept)
+    }
+
+    fn make_instance(
+        &self,
+        kind: EntityKind,
+        parent: Option<usize>,
+        block: &EntityBlock,
+        source: &Source,
+        first: Found,
+        group: Vec<Found>,
+    ) -> Result<Instance, DiscoverError> {
+        let place = format!("{}[{}]", kind.plural_key(), block.index);
+        let mut metadata = block.metadata.clone();
+        let mut name = first.name.clone();
+        let mut path = first.path.clone();
+        let mut file_paths = Vec::new();
+        let mut in_destination = first.in_destination;
+        if grouped(kind) {
+            let with_paths: Vec<&Found> = group.iter().filter(|f| f.path.is_some()).collect();
+            if with_paths.is_empty() {
+                name = "default".into();
+                path = None;
+            } else if with_paths
+                .iter()
+                .all(|f| f.path.as_deref().unwrap_or("").ends_with("metadata.json"))
+            {
+                // A reference to an existing entity: its JSON becomes the metadata.
+                if with_paths.len() > 1 {
+                    return Err(self.err(place, "more than one existing metadata.json matched"));
+                }
+                let key = with_paths[0].path.clone().unwrap_or_default();
+                let store = if first.in_destination { self.output } else { self.input };
+                let bytes = store.read(&key).map_err(|e| self.err(place.clone(), e))?;
+                let json: Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| self.err(place.clone(), format!("{}: {e}", store.describe(&key))))?;
+                metadata = json.as_object().cloned().unwrap_or_default();
+                file_paths = metadata
+                    .get("files")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .unwrap_or_default();
+                name = basename(&key).to_string();
+                path = Some(key);
+                in_destination = true;
+            } else {
+                file_paths = with_paths.iter().filter_map(|f| f.path.clone()).collect();
+                name = file_paths.iter().map(|p| basename(p)).collect::<Vec<_>>().join(",");
+                path = None;
+            }
+        }
+        if kind == EntityKind::VoxelSpacing {
+            let raw = if name.contains('{') {
+                let expanded = self.expand_string(parent, &name).map_err(|e| self.err(place.clone(), e))?;
+                match expanded {
+                    Value::Number(n) => n.to_string(),
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                }
+            } else {
+                name.clone()
+            };
+            name = voxel_name(&raw).ok_or_else(|| {
+                self.err(place.clone(), format!("voxel spacing `{raw}` is not a number"))
+            })?;
+        }
+        if matches!(kind, EntityKind::Tomogram | EntityKind::Tiltseries | EntityKind::Frame) {
+            let row = self.run_row(parent);
+            metadata = expand_metadata(&metadata, row.as_ref()).map_err(|e| self.err(place.clone(), e))?;
+        }
+        Ok(Instance {
+            kind,
+            name,
+            path,
+            is_dir: first.is_dir,
+            file_paths,
+            in_destination,
+            metadata,
+            finder: serde_json::to_value(source).unwrap_or(Value::Null),
+            origin: Origin::Block {
+                block: block.index,
+                source: source.index,
+            },
+            vars: GlobVars::new(),
+            output_dir: String::new(),
+            id: None,
+            parent,
+        })
+    }
+
+    fn run_row(&self, parent: Option<usize>) -> Option<indexmap::IndexMap<String, String>> {
+        let run = parent.and_then(|p| self.out.ancestor(p, EntityKind::Run))?;
+        self.run_map.as_ref()?.row(&run.name).cloned()
+    }
+
+    fn expand_string(&self, parent: Option<usize>, text: &str) -> Result<Value, String> {
+        let mut m = Map::new();
+        m.insert("v".into(), Value::String(text.to_string()));
+        let row = self.run_row(parent);
+        let out = expand_metadata(&m, row.as_ref()).map_err(|e| e.to_string())?;
+        Ok(out.get("v").cloned().unwrap_or(Value::Null))
+    }
+
+    /// The default config of a kind (spec §2), used when no block found anything.
+    fn default_instance(
+        &self,
+        kind: EntityKind,
+        parent: Option<usize>,
+    ) -> Result<Option<Instance>, DiscoverError> {
+        let (name, metadata) = match kind {
+            EntityKind::Alignment => ("default", Map::new()),
+            _ => return Ok(None),
+        };
+        Ok(Some(Instance {
+            kind,
+            name: name.into(),
+            path: None,
+            is_dir: false,
+            file_paths: Vec::new(),
+            in_destination: false,
+            metadata,
+            finder: json!({"literal": {"value": [name]}}),
+            origin: Origin::Default,
+            vars: GlobVars::new(),
+            output_dir: String::new(),
+            id: None,
+            parent,
+        }))
+    }
+
+    fn assign_id(&mut self, inst: &mut Instance) -> Result<(), DiscoverError> {
+        let Some(parent) = inst.parent else {
+            return Ok(());
+        };
+        let place = format!("{} `{}`", inst.kind, inst.name);
+        let dep_name = self
+            .out
+            .ancestor(parent, EntityKind::Deposition)
+            .map(|d| d.name.clone())
+            .unwrap_or_default();
+        let md = Value::Object(inst.metadata.clone());
+        let run_idx = self.out.ancestor_index(parent, EntityKind::Run);
+        let run_dir = run_idx.map(|r| self.out.instances[r].output_dir.clone());
+        let result: Result<Option<u32>, IdError> = match (inst.kind, &run_dir) {
+            (EntityKind::Tiltseries | EntityKind::Alignment, Some(run_dir)) => {
+                let folder = if inst.kind == EntityKind::Tiltseries {
+                    "TiltSeries/*/tiltseries_metadata.json"
+                } else {
+                    "Alignments/*/alignment_metadata.json"
+                };
+                let dep = dep_name.clone();
+                let identity_of = move |v: &Value| deposition_part(v, &dep);
+                let me = deposition_part(&md, &dep_name);
+                self.ids
+                    .assign(
+                        self.output,
+                        &format!("{run_dir}#{}", inst.kind),
+                        &format!("{run_dir}/{folder}"),
+                        &identity_of,
+                        &me,
+                    )
+                    .map(Some)
+            }
+            (EntityKind::Tomogram, Some(run_dir)) => {
+                let vs_name = self.out.instances[parent].name.clone();
+                let default_alignment = run_idx
+                    .and_then(|r| {
+                        self.out
+                            .children(r, EntityKind::Alignment)
+                            .next()
+                            .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
+                    })
+                    .unwrap_or_default();
+                let dep = dep_name.clone();
+                let vs_for_existing = vs_name.clone();
+                let align_for_existing = default_alignment.clone();
+                let identity_of = move |v: &Value| {
+                    tomogram_identity(v, &vs_for_existing, &align_for_existing, &dep)
+                };
+                let me = tomogram_identity(&md, &vs_name, &default_alignment, &dep_name);
+                self.ids
+                    .assign(
+                        self.output,
+                        &format!("{run_dir}#tomogram"),
+                        &format!("{run_dir}/Reconstructions/VoxelSpacing*/Tomograms/*/tomogram_metadata.json"),
+                        &identity_of,
+                        &me,
+                    )
+                    .map(Some)
+            }
+            _ => Ok(None),
+        };
+        if let (EntityKind::Alignment, true) = (inst.kind, inst.in_destination) {
+            // A referenced alignment keeps its folder number.
+            if let Some(path) = &inst.path {
+                let folder = path.rsplit('/').nth(1).unwrap_or_default();
+                if let Ok(id) = folder.parse() {
+                    inst.id = Some(id);
+                    return Ok(());
+                }
+            }
+        }
+        inst.id = result.map_err(|e| self.err(place, e))?;
+        Ok(())
+    }
+
+    fn output_dir(&self, inst: &Instance) -> String {
+        let parent_dir = inst
+            .parent
+            .map(|p| self.out.instances[p].output_dir.clone())
+            .unwrap_or_default();
+        let id = inst.id.map(|i| i.to_string()).unwrap_or_default();
+        match inst.kind {
+            EntityKind::Deposition => format!("depositions_metadata/{}", inst.name),
+            EntityKind::Dataset => inst.name.clone(),
+            EntityKind::Run => format!("{parent_dir}/{}", inst.name),
+            EntityKind::VoxelSpacing => {
+                format!("{parent_dir}/Reconstructions/VoxelSpacing{}", inst.name)
+            }
+            EntityKind::Tiltseries => format!("{parent_dir}/TiltSeries/{id}"),
+            EntityKind::Alignment => format!("{parent_dir}/Alignments/{id}"),
+            EntityKind::Tomogram => format!("{parent_dir}/Tomograms/{id}"),
+            EntityKind::Gain => format!("{parent_dir}/Gains"),
+            EntityKind::Frame | EntityKind::CollectionMetadata => format!("{parent_dir}/Frames"),
+            EntityKind::Rawtilt | EntityKind::Ctf => parent_dir,
+            EntityKind::IdentifiedObject => format!("{parent_dir}/IdentifiedObjects"),
+            EntityKind::DatasetKeyphoto | EntityKind::DepositionKeyphoto => {
+                format!("{parent_dir}/Images")
+            }
+            EntityKind::Annotation => format!("{parent_dir}/Annotations/{id}"),
+            EntityKind::KeyImage => parent_dir,
+            EntityKind::AnnotationViz | EntityKind::VizConfig => parent_dir,
+        }
+    }
+
+    fn add_own_vars(&self, inst: &mut Instance) {
+        let mut vars = inst
+            .parent
+            .map(|p| self.out.instances[p].vars.clone())
+            .unwrap_or_default();
+        let t = inst.kind.type_key();
+        vars.insert(format!("{t}_name"), VarValue::Str(inst.name.clone()));
+        vars.insert(
+            format!("{t}_path"),
+            inst.path.clone().map_or(VarValue::None, VarValue::Str),
+        );
+        if let Some(id) = inst.id {
+            vars.insert(format!("{t}_id"), VarValue::Int(i64::from(id)));
+        }
+        if let Ok(n) = inst.name.parse::<i64>() {
+            vars.insert(format!("int_{t}_name"), VarValue::Int(n));
+        }
+        // Quirk kept: a volume's output path is its file prefix.
+        let out_path = match inst.kind {
+            EntityKind::Tomogram | EntityKind::Tiltseries => {
+                let run = vars
+                    .get("run_name")
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                format!("{}/{run}", inst.output_dir)
+            }
+            _ => inst.output_dir.clone(),
+        };
+        vars.insert(format!("{t}_output_path"), VarValue::Str(out_path));
+        if inst.kind == EntityKind::Run {
+            if let Some(row) = self.run_map.as_ref().and_then(|m| m.row(&inst.name)) {
+                for (k, v) in row {
+                    vars.insert(k.clone(), VarValue::Str(v.clone()));
+                }
+            }
+            for (var, map) in &self.legacy_maps {
+                vars.insert(
+                    (*var).to_string(),
+                    map.get(&inst.name).cloned().map_or(VarValue::None, VarValue::Str),
+                );
+            }
+            for var in ["mapped_tomo_name", "mapped_frame_name", "mapped_ts_name"] {
+                vars.entry(var.to_string()).or_insert(VarValue::None);
+            }
+        }
+        inst.vars = vars;
+    }
+}
+
+/// Kinds whose results of one source entry are grouped into one instance
+/// (the reference's MultiSourceFileFinder).
+fn grouped(kind: EntityKind) -> bool {
+    matches!(kind, EntityKind::Alignment | EntityKind::Frame)
+}
+
+fn finder_name(source: &Source) -> &'static str {
+    use crate::config::Finder;
+    match &source.finder {
+        Finder::Literal(_) => "literal",
+        Finder::SourceGlob { .. } => "source_glob",
+        Finder::SourceMultiGlob { .. } => "source_multi_glob",
+        Finder::DestinationGlob { .. } => "destination_glob",
+        Finder::DestinationFilter { .. } => "destination_filter",
+        Finder::TomogramHeader { .. } => "tomogram_header",
+        Finder::Annotation(_) => "annotation source",
+    }
+}
+
+/// The tomogram identity of spec §5.3: voxel spacing (normalised), alignment path,
+/// reconstruction method, processing, processing software, deposition.
+fn tomogram_identity(md: &Value, vs_name: &str, default_alignment: &str, dep_name: &str) -> String {
+    let vs = match md.get("voxel_spacing") {
+        Some(Value::Number(n)) if n.is_f64() => format!("{:.3}", n.as_f64().unwrap_or(0.0)),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => s.clone(),
+        _ => vs_name.to_string(),
+    };
+    let text = |k: &str| md.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let align = match md.get("alignment_metadata_path").and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => default_alignment.to_string(),
+    };
+    identity(&[
+        &vs,
+        &align,
+        &text("reconstruction_method"),
+        &text("processing"),
+        &text("processing_software"),
+        &deposition_part(md, dep_name),
+    ])
+}

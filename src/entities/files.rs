@@ -1,0 +1,145 @@
+//! Plain file entities copied (and renamed) into the run's folders (spec §8.2): gains,
+//! collection metadata (the mdoc), raw tilt angles and CTF files.
+
+use super::{BuildError, BuildIo, Instance, TargetContext};
+use crate::graph::TargetSpec;
+use crate::storage::ObjectInfo;
+use crate::EntityKind;
+use serde_json::json;
+use std::sync::Arc;
+
+pub(crate) fn basename(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
+}
+
+/// Python `os.path.splitext(path)[1]`: the last `.suffix` of the basename, or "".
+pub(crate) fn extension(key: &str) -> &str {
+    let base = basename(key);
+    match base.rfind('.') {
+        Some(0) | None => "",
+        Some(i) => &base[i..],
+    }
+}
+
+/// Fingerprints of an instance's source (a file, or every file of a folder source).
+pub(crate) fn fingerprint(ctx: &TargetContext<'_>, inst: &Instance) -> Result<Vec<ObjectInfo>, BuildError> {
+    match &inst.path {
+        Some(p) if !p.is_empty() => Ok(ctx.input.list_files(p)?),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The run's name (every file entity lives under a run).
+pub(crate) fn run_name(ctx: &TargetContext<'_>, idx: usize) -> String {
+    ctx.discovery
+        .ancestor(idx, EntityKind::Run)
+        .map(|r| r.name.clone())
+        .unwrap_or_default()
+}
+
+/// The target of a gain, collection-metadata, rawtilt or CTF instance.
+///
+/// # Errors
+/// Listing errors while fingerprinting the source.
+pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+    let inst = &ctx.discovery.instances[idx];
+    let Some(src_key) = inst.path.clone().filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let run = run_name(ctx, idx);
+    let dir = &inst.output_dir;
+    let out_key = match inst.kind {
+        EntityKind::Gain if extension(&src_key).eq_ignore_ascii_case(".dm4") => {
+            let base = basename(&src_key);
+            format!("{dir}/{}.mrc", &base[..base.len() - 4])
+        }
+        EntityKind::Gain => format!("{dir}/{}", basename(&src_key)),
+        EntityKind::CollectionMetadata => {
+            // Consumers read the last instance only; earlier ones would write the same file.
+            let last = ctx
+                .discovery
+                .children(inst.parent.unwrap_or(usize::MAX), EntityKind::CollectionMetadata)
+                .map(|(i, _)| i)
+                .last();
+            if last != Some(idx) {
+                return Ok(None);
+            }
+            format!("{dir}/{run}.mdoc")
+        }
+        EntityKind::Rawtilt => format!("{dir}/{run}{}", extension(&src_key)),
+        EntityKind::Ctf => {
+            let format = inst
+                .metadata
+                .get("format")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown");
+            format!("{dir}/{run}_{format}_ctf.txt")
+        }
+        _ => return Ok(None),
+    };
+    let sources = fingerprint(ctx, inst)?;
+    let object = sources
+        .iter()
+        .find(|o| o.key == src_key)
+        .cloned()
+        .ok_or_else(|| BuildError::Invalid(format!("{}: expected a file, found a folder", ctx.input.describe(&src_key))))?;
+    let convert_dm4 = inst.kind == EntityKind::Gain && extension(&src_key).eq_ignore_ascii_case(".dm4");
+    let config = json!({
+        "name": inst.name,
+        "metadata": inst.metadata,
+        "finder": inst.finder,
+        "output": out_key,
+    });
+    let key = out_key.clone();
+    let action = Arc::new(move |io: &mut BuildIo<'_>| {
+        if convert_dm4 {
+            convert_dm4_gain(io, &object, &key)
+        } else {
+            io.copy_source(&object, &key)
+        }
+    });
+    Ok(Some(TargetSpec {
+        id: out_key,
+        kind: inst.kind,
+        config,
+        sources,
+        deps: Vec::new(),
+        action,
+    }))
+}
+
+/// `.dm4` gain references become MRC through IMOD's `dm2mrc`, as in the reference; without IMOD
+/// the target fails with a message saying so (no Rust DM4 reader exists yet).
+fn convert_dm4_gain(io: &mut BuildIo<'_>, object: &ObjectInfo, key: &str) -> Result<(), BuildError> {
+    let tool = ["/usr/local/IMOD/bin/dm2mrc", "dm2mrc"]
+        .into_iter()
+        .find(|t| {
+            std::process::Command::new(t)
+                .arg("-h")
+                .output()
+                .is_ok()
+        })
+        .ok_or_else(|| {
+            BuildError::Invalid(format!(
+                "{}: .dm4 gain references need IMOD's dm2mrc on PATH (not found)",
+                io.input.describe(&object.key)
+            ))
+        })?;
+    let tmp = tempfile::tempdir().map_err(|e| BuildError::Invalid(e.to_string()))?;
+    let src = tmp.path().join("gain.dm4");
+    std::fs::write(&src, io.read_source(object)?).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    let dst = tmp.path().join("gain.mrc");
+    let status = std::process::Command::new(tool)
+        .arg(&src)
+        .arg(&dst)
+        .status()
+        .map_err(|e| BuildError::Invalid(format!("dm2mrc: {e}")))?;
+    if !status.success() {
+        return Err(BuildError::Invalid(format!(
+            "{}: dm2mrc failed ({status})",
+            io.input.describe(&object.key)
+        )));
+    }
+    let bytes = std::fs::read(&dst).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    io.write_bytes(key, &bytes)
+}

@@ -1,0 +1,133 @@
+//! What a target's build step may do: read its sources (checked against the fingerprints the
+//! plan saw), read its parents' published outputs, and stage outputs that the engine publishes
+//! together once the step has succeeded.
+
+use crate::keys::{folder_digest, OutputEntry};
+use crate::storage::{ObjectInfo, Staging, StorageError, Store};
+use serde_json::{Map, Value};
+
+/// Why a build step failed; the engine prefixes the target id and kind.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Reading a source or writing an output failed.
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    /// A source's content is not what the kind expects (names file and what was expected).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The build step's handle on storage; collects the digest of every output it stages.
+pub struct BuildIo<'a> {
+    /// INPUT.
+    pub input: &'a Store,
+    /// OUTPUT (read-only here: writes go through the staging methods).
+    pub output: &'a Store,
+    staging: Staging,
+    outputs: Vec<OutputEntry>,
+    now: u64,
+}
+
+impl<'a> BuildIo<'a> {
+    /// Starts a build step with a fresh staging area in OUTPUT.
+    ///
+    /// # Errors
+    /// When the staging folder cannot be created.
+    pub fn new(input: &'a Store, output: &'a Store, now: u64) -> Result<BuildIo<'a>, BuildError> {
+        Ok(BuildIo {
+            input,
+            output,
+            staging: output.staging()?,
+            outputs: Vec::new(),
+            now,
+        })
+    }
+
+    /// Writes a metadata JSON the portal's way. Its digest is taken before `last_updated_at`
+    /// is added, so an unchanged document has an unchanged digest (early cutoff).
+    ///
+    /// # Errors
+    /// Staging I/O errors.
+    pub fn write_metadata(&mut self, key: &str, doc: Map<String, Value>) -> Result<(), BuildError> {
+        let stable = crate::metadata::render_json(&Value::Object(doc.clone()));
+        let digest = blake3::hash(&stable).to_hex().to_string();
+        let mut doc = doc;
+        crate::metadata::with_last_updated_at(&mut doc, self.now);
+        let bytes = crate::metadata::render_json(&Value::Object(doc));
+        self.staging.write(key, &bytes)?;
+        self.outputs.push(OutputEntry {
+            key: key.to_string(),
+            digest,
+            size: bytes.len() as u64,
+        });
+        Ok(())
+    }
+
+    /// Writes an output file whose bytes are deterministic.
+    ///
+    /// # Errors
+    /// Staging I/O errors.
+    pub fn write_bytes(&mut self, key: &str, bytes: &[u8]) -> Result<(), BuildError> {
+        self.staging.write(key, bytes)?;
+        self.outputs.push(OutputEntry {
+            key: key.to_string(),
+            digest: blake3::hash(bytes).to_hex().to_string(),
+            size: bytes.len() as u64,
+        });
+        Ok(())
+    }
+
+    /// Copies a source object to an output key, verifying it is the object the plan listed.
+    ///
+    /// # Errors
+    /// [`StorageError::Changed`] when the source changed since listing; I/O errors.
+    pub fn copy_source(&mut self, source: &ObjectInfo, key: &str) -> Result<(), BuildError> {
+        let path = self.staging.path_for(key)?;
+        let digest = self.input.copy_checked(source, &path)?;
+        self.outputs.push(OutputEntry {
+            key: key.to_string(),
+            digest,
+            size: source.size,
+        });
+        Ok(())
+    }
+
+    /// Reads a source object, verifying it is the object the plan listed.
+    ///
+    /// # Errors
+    /// [`StorageError::Changed`], I/O errors.
+    pub fn read_source(&self, source: &ObjectInfo) -> Result<Vec<u8>, BuildError> {
+        Ok(self.input.read_checked(source)?)
+    }
+
+    /// A staged folder output (e.g. a `.zarr` written by the volume code): its local path.
+    ///
+    /// # Errors
+    /// Staging I/O errors.
+    pub fn stage_folder(&mut self, key: &str) -> Result<std::path::PathBuf, BuildError> {
+        Ok(self.staging.path_for(key)?)
+    }
+
+    /// Records a staged folder output with its per-file digests.
+    pub fn record_folder(&mut self, key: &str, files: Vec<(String, String)>, size: u64) {
+        self.outputs.push(OutputEntry {
+            key: key.to_string(),
+            digest: folder_digest(files),
+            size,
+        });
+    }
+
+    /// Publishes every staged output and returns their digests.
+    ///
+    /// # Errors
+    /// I/O errors while moving outputs into place.
+    pub fn publish(self) -> Result<Vec<OutputEntry>, BuildError> {
+        self.staging.publish()?;
+        Ok(self.outputs)
+    }
+
+    /// Outputs staged so far.
+    pub fn outputs(&self) -> &[OutputEntry] {
+        &self.outputs
+    }
+}
