@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod entities;
 pub mod finders;
 pub mod formats;
