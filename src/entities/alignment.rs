@@ -167,7 +167,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         for (k, v) in crate::formats::alignment::missing_alignment_defaults(&metadata) {
             extra.insert(k, v);
         }
-        let mut doc = crate::metadata::deep_merge_maps(&metadata, &Value::Object(extra));
+        let mut doc = super::io::merge(&metadata, &Value::Object(extra));
         crate::metadata::finalize(&mut doc, &dep_value);
         io.write_metadata(&meta_key, doc)
     });

@@ -42,7 +42,9 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         }
         EntityKind::Dataset => (
             "dataset_metadata.json".into(),
-            crate::metadata::format_dataset_metadata(&inst.metadata),
+            crate::metadata::format_dataset_metadata(&inst.metadata).map_err(|e| {
+                BuildError::Invalid(format!("dataset {}: {e}", inst.name))
+            })?,
         ),
         EntityKind::Run => {
             let mut doc = inst.metadata.clone();
@@ -66,7 +68,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         let mut doc = doc.clone();
         if with_photos {
             let photos = key_photos_in(&output, &dir)?;
-            doc = crate::metadata::deep_merge_maps(&doc, &json!({"key_photos": photos}));
+            doc = super::io::merge(&doc, &json!({"key_photos": photos}));
         }
         crate::metadata::finalize(&mut doc, &dep_value);
         io.write_metadata(&key, doc)

@@ -83,7 +83,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<TargetSpec, BuildEr
         let frames = crate::formats::frames::frames_entries(&parsed, dose_rate, gain, &copied)
             .map_err(|e| BuildError::Invalid(e.to_string()))?;
         let extra = json!({"frames": frames, "frames_acquisition_file": mdoc_key});
-        let mut doc = crate::metadata::deep_merge_maps(&metadata, &extra);
+        let mut doc = super::io::merge(&metadata, &extra);
         crate::metadata::finalize(&mut doc, &dep_value);
         io.write_metadata(&meta_key, doc)
     });

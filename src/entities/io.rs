@@ -51,9 +51,8 @@ impl<'a> BuildIo<'a> {
     pub fn write_metadata(&mut self, key: &str, doc: Map<String, Value>) -> Result<(), BuildError> {
         let stable = crate::metadata::render_json(&Value::Object(doc.clone()));
         let digest = blake3::hash(&stable).to_hex().to_string();
-        let mut doc = doc;
-        crate::metadata::with_last_updated_at(&mut doc, self.now);
-        let bytes = crate::metadata::render_json(&Value::Object(doc));
+        let doc = crate::metadata::with_last_updated_at(&Value::Object(doc), self.now as i64);
+        let bytes = crate::metadata::render_json(&doc);
         self.staging.write(key, &bytes)?;
         self.outputs.push(OutputEntry {
             key: key.to_string(),
@@ -129,5 +128,13 @@ impl<'a> BuildIo<'a> {
     /// Outputs staged so far.
     pub fn outputs(&self) -> &[OutputEntry] {
         &self.outputs
+    }
+}
+
+/// The portal's deep merge of extracted fields into a config metadata map.
+pub(crate) fn merge(base: &Map<String, Value>, extracted: &Value) -> Map<String, Value> {
+    match crate::metadata::deep_merge(&Value::Object(base.clone()), extracted) {
+        Value::Object(m) => m,
+        _ => unreachable!("merging into an object gives an object"),
     }
 }

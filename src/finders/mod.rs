@@ -122,7 +122,7 @@ pub fn literal_name(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() => crate::metadata::python_float_repr(f),
+            Some(f) if n.is_f64() => crate::metadata::py_float_repr(f),
             _ => n.to_string(),
         },
         serde_json::Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),

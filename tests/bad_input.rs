@@ -1,0 +1,79 @@
+//! Bad input gets a clear error naming file, entity and source; nothing partial is left.
+
+use crate::common::{ids_with, snapshot, Deposition};
+
+#[test]
+fn malformed_yaml_names_the_file_and_line() {
+    let d = Deposition::new();
+    d.edit_config("runs:\n- sources:", "runs:\n- sources: [\n");
+    let run = d.ingest("build", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("config.yaml"), "{}", run.stderr);
+    assert!(!d.output().join("19999").exists());
+}
+
+#[test]
+fn unknown_finder_kind_is_a_config_error() {
+    let d = Deposition::new();
+    d.edit_config("  - source_multi_glob:", "  - source_multi_globz:");
+    let run = d.ingest("build", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("source_multi_globz"), "{}", run.stderr);
+    assert!(run.stderr.contains("alignments[0]"), "{}", run.stderr);
+}
+
+#[test]
+fn a_run_glob_matching_nothing_is_an_error_naming_the_block() {
+    let d = Deposition::new();
+    d.edit_config("list_glob: tomograms/*.mrc", "list_glob: tomogramz/*.mrc");
+    let run = d.ingest("build", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("config.yaml: runs: found no run"), "{}", run.stderr);
+}
+
+#[test]
+fn a_missing_input_folder_is_an_error() {
+    let d = Deposition::new();
+    std::fs::rename(d.input(), d.path("elsewhere")).unwrap();
+    let run = d.ingest("build", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("input") && run.stderr.contains("not found"), "{}", run.stderr);
+}
+
+#[test]
+fn an_unreadable_source_names_the_file() {
+    let d = Deposition::new();
+    let gain = d.input().join("demo_source/frames/gain_ref.gain");
+    std::fs::remove_file(&gain).unwrap();
+    std::os::unix::fs::symlink(d.path("nowhere.gain"), &gain).unwrap();
+    let run = d.ingest("build", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("gain_ref.gain"), "{}", run.stderr);
+}
+
+#[test]
+fn a_failing_target_leaves_no_record_and_keeps_previous_outputs() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    let frames_md = d.output().join("19999/TS_01/Frames/frames_metadata.json");
+    let before = std::fs::read(&frames_md).unwrap();
+    d.edit_config("dose_rate: 1.5", "dose_rate: 0");
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        ids_with(&report, "failed"),
+        vec!["19999/TS_01/Frames", "19999/TS_02/Frames"]
+    );
+    assert!(run.stderr.contains("metadata.dose_rate is 0"), "{}", run.stderr);
+    assert!(run.stdout.contains("built 0, fresh"), "{}", run.stdout);
+    assert_eq!(std::fs::read(&frames_md).unwrap(), before);
+    let staging = snapshot(&d.output()).keys().filter(|p| p.starts_with(".ingest-staging")).count();
+    assert_eq!(staging, 0);
+    // Still failing (no record was written), and fixed by restoring the field.
+    let (_, again) = d.build(&[]);
+    assert_eq!(again["summary"]["failed"], 2);
+    d.edit_config("dose_rate: 0", "dose_rate: 1.5");
+    let (run, fixed) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(fixed["summary"]["built"], 0, "records of the good build still match: {fixed}");
+}

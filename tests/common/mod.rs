@@ -1,0 +1,133 @@
+//! Fixtures: a generated deposition in a temporary folder, and a runner for the `ingest` binary.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// Repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A deposition under test: INPUT (with the demo source tree), OUTPUT, a private cache and a
+/// copy of the demo config that tests may edit.
+pub struct Deposition {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one `ingest` run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Deposition {
+    pub fn new() -> Deposition {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("input/demo_source");
+        cryoet_ingest::demo::write_source_tree(&input, &cryoet_ingest::demo::DemoSpec::default(), 1)
+            .unwrap();
+        std::fs::copy(repo().join("dataset_configs/demo.yaml"), dir.path().join("config.yaml")).unwrap();
+        Deposition { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path("config.yaml")
+    }
+
+    pub fn input(&self) -> PathBuf {
+        self.path("input")
+    }
+
+    pub fn output(&self) -> PathBuf {
+        self.path("output")
+    }
+
+    /// Replaces `from` by `to` in the config (exactly once).
+    pub fn edit_config(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(self.config()).unwrap();
+        assert_eq!(text.matches(from).count(), 1, "`{from}` occurs once in the config");
+        std::fs::write(self.config(), text.replace(from, to)).unwrap();
+    }
+
+    /// Runs `ingest <sub> CONFIG INPUT OUTPUT <extra…> --cache <private>`.
+    pub fn ingest(&self, sub: &str, extra: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
+        cmd.arg(sub)
+            .arg(self.config())
+            .arg(self.input())
+            .arg(self.output())
+            .args(extra)
+            .arg("--cache")
+            .arg(self.path("cache"));
+        run(cmd)
+    }
+
+    /// `ingest build` with a report; returns the run and the parsed report.
+    pub fn build(&self, extra: &[&str]) -> (Run, serde_json::Value) {
+        let report = self.path("report.json");
+        let _ = std::fs::remove_file(&report);
+        let mut args = vec!["--report", report.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let run = self.ingest("build", &args);
+        let json = std::fs::read(&report)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(serde_json::Value::Null);
+        (run, json)
+    }
+}
+
+pub fn run(mut cmd: Command) -> Run {
+    let out = cmd.output().expect("ingest runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Ids of report targets with `status`, sorted.
+pub fn ids_with(report: &serde_json::Value, status: &str) -> Vec<String> {
+    let mut ids: Vec<String> = report["targets"]
+        .as_array()
+        .expect("report has targets")
+        .iter()
+        .filter(|t| t["status"] == status)
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Every file under `root` with its modification time and bytes.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (SystemTime, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let m = e.metadata().unwrap().modified().unwrap();
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), (m, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// Parses an output JSON.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .unwrap()
+}

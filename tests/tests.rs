@@ -1,0 +1,12 @@
+//! Integration tests, one binary, by capability:
+//! - `engine`: incremental builds over a generated deposition (fresh re-runs, exact rebuilds);
+//! - `explain`: what `ingest explain` says about changed files and fields;
+//! - `bad_input`: clear errors, exit codes, nothing partial left behind;
+//! - `key_vectors`: the key test vectors of `cache-format/`.
+
+mod common;
+
+mod bad_input;
+mod engine;
+mod explain;
+mod key_vectors;
