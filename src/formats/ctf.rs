@@ -466,8 +466,8 @@ mod tests {
         let rows = imod("3 0 0.0 0.0 0.0 3\n1 1 -50 -50 3665 3472 -1.0838\n").unwrap();
         assert!((rows[0].azimuth - (-62.10)).abs() < 1e-2);
         assert_eq!(rows[0].azimuth, -1.0838 * (180.0 / PI));
-        let rows = imod("12 0 0.0 0.0 0.0 3\n1 1 -50 -50 7000 1.5708\n").unwrap();
-        assert_eq!(rows[0].phase_shift, 1.5708);
+        let rows = imod("12 0 0.0 0.0 0.0 3\n1 1 -50 -50 7000 1.25\n").unwrap();
+        assert_eq!(rows[0].phase_shift, 1.25);
     }
 
     #[test]
