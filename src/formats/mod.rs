@@ -1,1 +1,10 @@
 //! File formats read and written by the ingester.
+
+pub mod alignment;
+pub mod ctf;
+pub mod error;
+pub mod frames;
+pub mod mdoc;
+pub mod tilts;
+
+pub use error::FormatError;
