@@ -55,36 +55,36 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{site}: invalid YAML: {message} (expected a well-formed YAML document)")]
-    Syntax { site: Site, message: String },
+    Syntax { site: Box<Site>, message: String },
     #[error("{site}: missing required field `{field}` (expected {expected})")]
     MissingField {
-        site: Site,
+        site: Box<Site>,
         field: String,
         expected: String,
     },
     #[error("{site}: unknown field `{field}` (expected one of: {expected})")]
     UnknownField {
-        site: Site,
+        site: Box<Site>,
         field: String,
         expected: String,
     },
     #[error("{site}: field `{field}` has the wrong type: expected {expected}, found {found}")]
     WrongType {
-        site: Site,
+        site: Box<Site>,
         field: String,
         expected: String,
         found: String,
     },
     #[error("{site}: field `{field}` has an invalid value {found}: expected {expected}")]
     InvalidValue {
-        site: Site,
+        site: Box<Site>,
         field: String,
         expected: String,
         found: String,
     },
     #[error("{site}: field `{field}` is not a valid regular expression {pattern:?}: {message} (expected a regex in the syntax of the `regex` crate)")]
     InvalidRegex {
-        site: Site,
+        site: Box<Site>,
         field: String,
         pattern: String,
         message: String,
@@ -101,7 +101,7 @@ impl ConfigError {
             | ConfigError::UnknownField { site, .. }
             | ConfigError::WrongType { site, .. }
             | ConfigError::InvalidValue { site, .. }
-            | ConfigError::InvalidRegex { site, .. } => Some(site),
+            | ConfigError::InvalidRegex { site, .. } => Some(&**site),
         }
     }
 }

@@ -38,12 +38,12 @@ fn last_field(path: &str) -> String {
 }
 
 impl Ctx<'_> {
-    pub fn site(&self, loc: Option<Location>, path: &str) -> Site {
-        Site {
+    pub fn site(&self, loc: Option<Location>, path: &str) -> Box<Site> {
+        Box::new(Site {
             file: self.file.to_path_buf(),
             location: loc,
             path: path.to_string(),
-        }
+        })
     }
 
     /// `node` at `path` is not of the `expected` type.
@@ -822,14 +822,14 @@ fn annotation_source(
     for (name, ty) in shape.params() {
         let Some(e) = node.get(name) else { continue };
         let p = join(path, name);
-        let ok = match (&e.value.value, ty) {
-            (Y::Null, _) => true,
-            (Y::Str(_), ParamType::Str) => true,
-            (Y::Int(_) | Y::Float(_), ParamType::Number) => true,
-            (Y::Int(_), ParamType::Integer) => true,
-            (Y::Bool(_), ParamType::Bool) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (&e.value.value, ty),
+            (Y::Null, _)
+                | (Y::Str(_), ParamType::Str)
+                | (Y::Int(_) | Y::Float(_), ParamType::Number)
+                | (Y::Int(_), ParamType::Integer)
+                | (Y::Bool(_), ParamType::Bool)
+        );
         if !ok {
             let expected = match ty {
                 ParamType::Str => "a string",

@@ -19,12 +19,12 @@ pub struct RunDataMap {
     columns: Vec<String>,
 }
 
-fn site(file: &str, line: Option<usize>, path: String) -> Site {
-    Site {
+fn site(file: &str, line: Option<usize>, path: String) -> Box<Site> {
+    Box::new(Site {
         file: PathBuf::from(file),
         location: line.map(|line| Location { line, column: 1 }),
         path,
-    }
+    })
 }
 
 fn decode<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, ConfigError> {

@@ -406,8 +406,8 @@ fn parse_int(text: &str) -> Option<i64> {
         i128::from_str_radix(b, 2).ok()?
     } else if let Some(h) = body.strip_prefix("0x") {
         i128::from_str_radix(h, 16).ok()?
-    } else if body.starts_with('0') {
-        i128::from_str_radix(&body[1..], 8).ok()?
+    } else if let Some(o) = body.strip_prefix('0') {
+        i128::from_str_radix(o, 8).ok()?
     } else if body.contains(':') {
         body.split(':').try_fold(0i128, |acc, part| {
             Some(acc * 60 + part.parse::<i128>().ok()?)
