@@ -4,6 +4,11 @@
 //! keys a kind accepts, required fields, field types) and the reference's behaviour elsewhere
 //! (`overrides`/`overrides_by_run` are ignored; defaults for the optional regexes). Each error
 //! names the file, the position and the dotted path of the offending value.
+//!
+//! Regexes are checked with the `regex` crate, which the finders use too. Its syntax differs from
+//! Python's `re` mainly in lacking look-around and back-references; no real config uses those
+//! (the test over every real config compiles all their patterns), so a pattern that needs them
+//! is reported as an invalid regex rather than silently mis-matched.
 
 use super::error::{ConfigError, Location, Site};
 use super::model::*;
