@@ -517,3 +517,55 @@ fn error_io_names_the_file() {
     );
     assert!(msg.ends_with("(expected a readable YAML file)"), "{msg}");
 }
+
+#[test]
+fn destination_filter_tomogram_header_and_key_photo_literals() {
+    let text = format!(
+        "{BASE}tomograms:
+- sources:
+  - destination_filter:
+      filters:
+      - key: [authors, name]
+        value: Bob
+    parent_filters:
+      exclude:
+        run: ['^bad']
+"
+    )
+    .replace(
+        "      value: [13.48, 'float {vs}']\n",
+        "      value: [13.48, 'float {vs}']\n  - tomogram_header:\n      list_glob: '{run_name}.rec'\n",
+    )
+        + "dataset_keyphotos:\n- sources:\n  - literal:\n      value: {snapshot: a.png, thumbnail: null}\n";
+    let cfg = load_text(&text).unwrap();
+    let t = &cfg.blocks(EntityKind::Tomogram)[0].sources[0];
+    assert_eq!(
+        t.finder,
+        Finder::DestinationFilter {
+            filters: vec![DestinationFilterRule {
+                key: vec!["authors".into(), "name".into()],
+                value: json!("Bob")
+            }]
+        }
+    );
+    assert!(!t.finder.allows_imports());
+    assert_eq!(
+        t.parent_filters.exclude[&EntityKind::Run],
+        vec!["^bad".to_string()]
+    );
+    let vs = &cfg.blocks(EntityKind::VoxelSpacing)[0].sources[1];
+    assert_eq!(
+        vs.finder,
+        Finder::TomogramHeader {
+            list_glob: "{run_name}.rec".into(),
+            match_regex: ".*".into(),
+            header_key: "voxel_size".into()
+        }
+    );
+    let kp = &cfg.blocks(EntityKind::DatasetKeyphoto)[0].sources[0];
+    let Finder::Literal(LiteralValue::Map(m)) = &kp.finder else {
+        panic!("not a map literal")
+    };
+    assert_eq!(m.get("snapshot"), Some(&Some("a.png".to_string())));
+    assert_eq!(m.get("thumbnail"), Some(&None));
+}
