@@ -1,0 +1,144 @@
+//! Errors of the config module.
+//!
+//! Every [`ConfigError`] carries a [`Site`]: the file, the line and column when known, and the
+//! dotted path of the offending value inside the config (`tomograms[0].sources[1].source_glob.list_glob`).
+//! The path always ends with the field named in the message, so a person can find the value both
+//! by position and by name. Each message also says what was expected.
+
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A position in a text file, both 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Where an error was found: file, position (if known) and path inside the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub file: PathBuf,
+    pub location: Option<Location>,
+    /// Dotted path from the document root, e.g. `runs[0].sources[0].source_glob.list_glob`.
+    pub path: String,
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(loc) = self.location {
+            write!(f, ":{loc}")?;
+        }
+        if self.path.is_empty() {
+            write!(f, ": <document>")
+        } else {
+            write!(f, ": {}", self.path)
+        }
+    }
+}
+
+/// A config file (or run data map) that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read the config file: {source} (expected a readable YAML file)", file.display())]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{site}: invalid YAML: {message} (expected a well-formed YAML document)")]
+    Syntax { site: Box<Site>, message: String },
+    #[error("{site}: missing required field `{field}` (expected {expected})")]
+    MissingField {
+        site: Box<Site>,
+        field: String,
+        expected: String,
+    },
+    #[error("{site}: unknown field `{field}` (expected one of: {expected})")]
+    UnknownField {
+        site: Box<Site>,
+        field: String,
+        expected: String,
+    },
+    #[error("{site}: field `{field}` has the wrong type: expected {expected}, found {found}")]
+    WrongType {
+        site: Box<Site>,
+        field: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{site}: field `{field}` has an invalid value {found}: expected {expected}")]
+    InvalidValue {
+        site: Box<Site>,
+        field: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{site}: field `{field}` is not a valid regular expression {pattern:?}: {message} (expected a regex in the syntax of the `regex` crate)")]
+    InvalidRegex {
+        site: Box<Site>,
+        field: String,
+        pattern: String,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// The site of the error (`None` only for I/O errors).
+    pub fn site(&self) -> Option<&Site> {
+        match self {
+            ConfigError::Io { .. } => None,
+            ConfigError::Syntax { site, .. }
+            | ConfigError::MissingField { site, .. }
+            | ConfigError::UnknownField { site, .. }
+            | ConfigError::WrongType { site, .. }
+            | ConfigError::InvalidValue { site, .. }
+            | ConfigError::InvalidRegex { site, .. } => Some(&**site),
+        }
+    }
+}
+
+/// A template that cannot be formatted (spec §3.5) or a metadata value that cannot be typed (§3.4).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {template:?}: no value for `{{{name}}}` (expected one of the variables: {available})")]
+    MissingVar {
+        template: String,
+        name: String,
+        available: String,
+    },
+    #[error(
+        "template {template:?}: {message} at byte {position} (expected Python str.format syntax)"
+    )]
+    Syntax {
+        template: String,
+        position: usize,
+        message: String,
+    },
+    #[error(
+        "template {template:?}: cannot format `{name}` = {value} with spec `{spec}`: {message}"
+    )]
+    BadSpec {
+        template: String,
+        name: String,
+        value: String,
+        spec: String,
+        message: String,
+    },
+    #[error("{value:?} cannot be converted: expected {expected}")]
+    Conversion { value: String, expected: String },
+    #[error("metadata field `{path}`: {source}")]
+    InField {
+        path: String,
+        #[source]
+        source: Box<TemplateError>,
+    },
+}
