@@ -48,7 +48,8 @@ fn an_unreadable_source_names_the_file() {
     std::os::unix::fs::symlink(d.path("nowhere.gain"), &gain).unwrap();
     let run = d.ingest("build", &[]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("gain_ref.gain"), "{}", run.stderr);
+    assert!(run.stderr.contains("gain_ref.gain: not found"), "{}", run.stderr);
+    assert!(run.stderr.contains("gain `gain_ref.gain` (gains[0].sources[0])"), "{}", run.stderr);
 }
 
 #[test]

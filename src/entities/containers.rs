@@ -15,8 +15,7 @@ pub fn deposition_name_value(ctx: &TargetContext<'_>, idx: usize) -> Value {
     };
     let literal_is_number = dep
         .finder
-        .pointer("/finder/literal/value")
-        .or_else(|| dep.finder.pointer("/finder/Literal/List"))
+        .pointer("/finder/literal")
         .and_then(Value::as_array)
         .is_some_and(|vals| vals.iter().any(|v| v.is_number() && v.to_string() == dep.name));
     match dep.name.parse::<i64>() {

@@ -111,15 +111,28 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
         if inst.in_destination {
             continue;
         }
+        let named = |e: BuildError| {
+            BuildError::Invalid(format!(
+                "{}: {} `{}` ({}): {e}",
+                ctx.config.file.display(),
+                inst.kind,
+                inst.name,
+                match inst.origin {
+                    Origin::Block { block, source } =>
+                        format!("{}[{block}].sources[{source}]", inst.kind.plural_key()),
+                    Origin::Default => "default config".to_string(),
+                }
+            ))
+        };
         use EntityKind::*;
         match inst.kind {
             Deposition | Dataset | Run | VoxelSpacing => {
-                if let Some(t) = containers::target(ctx, idx)? {
+                if let Some(t) = containers::target(ctx, idx).map_err(named)? {
                     out.push(t);
                 }
             }
             Gain | CollectionMetadata | Rawtilt | Ctf => {
-                if let Some(t) = files::target(ctx, idx)? {
+                if let Some(t) = files::target(ctx, idx).map_err(named)? {
                     out.push(t);
                 }
             }
@@ -131,11 +144,11 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
                     .position(|i| i.kind == Frame && i.parent == inst.parent && !i.in_destination)
                     == Some(idx);
                 if first_of_run {
-                    out.push(frames::target(ctx, idx)?);
+                    out.push(frames::target(ctx, idx).map_err(named)?);
                 }
             }
             Alignment => {
-                if let Some(t) = alignment::target(ctx, idx)? {
+                if let Some(t) = alignment::target(ctx, idx).map_err(named)? {
                     out.push(t);
                 }
             }

@@ -70,7 +70,13 @@ impl LocalStore {
                     Segment::Literal(name) => {
                         let key = join_key(dir, name);
                         let path = self.path_of(&key);
-                        let ok = if last { path.exists() } else { path.is_dir() };
+                        // Like Python's glob, a literal name matches a dangling symlink too, so that
+                        // the error names it instead of silently finding nothing.
+                        let ok = if last {
+                            path.symlink_metadata().is_ok()
+                        } else {
+                            path.is_dir()
+                        };
                         if ok {
                             next.push(key);
                         }
