@@ -79,9 +79,15 @@ pub fn mrc_bytes(shape: [usize; 3], voxel: f32, data: &[f32], ispg: i32) -> Vec<
     put_i(108, 20140);
     let (min, max, sum) = data
         .iter()
-        .fold((f32::MAX, f32::MIN, 0f64), |(a, b, s), &v| (a.min(v), b.max(v), s + f64::from(v)));
+        .fold((f32::MAX, f32::MIN, 0f64), |(a, b, s), &v| {
+            (a.min(v), b.max(v), s + f64::from(v))
+        });
     let mean = (sum / data.len().max(1) as f64) as f32;
-    let var = data.iter().map(|&v| f64::from(v - mean).powi(2)).sum::<f64>() / data.len().max(1) as f64;
+    let var = data
+        .iter()
+        .map(|&v| f64::from(v - mean).powi(2))
+        .sum::<f64>()
+        / data.len().max(1) as f64;
     let mut put_f = |o: usize, v: f32| h[o..o + 4].copy_from_slice(&v.to_le_bytes());
     put_f(40, voxel * nx as f32);
     put_f(44, voxel * ny as f32);
@@ -144,7 +150,11 @@ pub fn write_source_tree(root: &Path, spec: &DemoSpec, seed: u64) -> std::io::Re
     let [tz, ty, tx] = spec.tomogram_shape;
     let [sy, sx] = spec.tilt_shape;
     let n = spec.tilts.len();
-    write(root, "frames/gain_ref.gain", &mrc_bytes([1, 4, 4], 1.0, &[1.0; 16], 0))?;
+    write(
+        root,
+        "frames/gain_ref.gain",
+        &mrc_bytes([1, 4, 4], 1.0, &[1.0; 16], 0),
+    )?;
     for run in &spec.runs {
         let tomo = noise(&mut rng, tz * ty * tx);
         write(
@@ -165,7 +175,12 @@ pub fn write_source_tree(root: &Path, spec: &DemoSpec, seed: u64) -> std::io::Re
             .map(|i| {
                 format!(
                     "{:>12.7}{:>12.7}{:>12.7}{:>12.7}{:>12.3}{:>12.3}\n",
-                    0.9995, -0.0316, 0.0316, 0.9995, (i as f64) * 1.5 - 3.0, 2.0 - i as f64
+                    0.9995,
+                    -0.0316,
+                    0.0316,
+                    0.9995,
+                    (i as f64) * 1.5 - 3.0,
+                    2.0 - i as f64
                 )
             })
             .collect();

@@ -28,7 +28,11 @@ fn a_run_glob_matching_nothing_is_an_error_naming_the_block() {
     d.edit_config("list_glob: tomograms/*.mrc", "list_glob: tomogramz/*.mrc");
     let run = d.ingest("build", &[]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("config.yaml: runs: found no run"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("config.yaml: runs: found no run"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -37,7 +41,11 @@ fn a_missing_input_folder_is_an_error() {
     std::fs::rename(d.input(), d.path("elsewhere")).unwrap();
     let run = d.ingest("build", &[]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("input") && run.stderr.contains("not found"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("input") && run.stderr.contains("not found"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -48,8 +56,17 @@ fn an_unreadable_source_names_the_file() {
     std::os::unix::fs::symlink(d.path("nowhere.gain"), &gain).unwrap();
     let run = d.ingest("build", &[]);
     assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains("gain_ref.gain: not found"), "{}", run.stderr);
-    assert!(run.stderr.contains("gain `gain_ref.gain` (gains[0].sources[0])"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("gain_ref.gain: not found"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("gain `gain_ref.gain` (gains[0].sources[0])"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -65,10 +82,17 @@ fn a_failing_target_leaves_no_record_and_keeps_previous_outputs() {
         ids_with(&report, "failed"),
         vec!["19999/TS_01/Frames", "19999/TS_02/Frames"]
     );
-    assert!(run.stderr.contains("metadata.dose_rate is 0"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("metadata.dose_rate is 0"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stdout.contains("built 0, fresh"), "{}", run.stdout);
     assert_eq!(std::fs::read(&frames_md).unwrap(), before);
-    let staging = snapshot(&d.output()).keys().filter(|p| p.starts_with(".ingest-staging")).count();
+    let staging = snapshot(&d.output())
+        .keys()
+        .filter(|p| p.starts_with(".ingest-staging"))
+        .count();
     assert_eq!(staging, 0);
     // Still failing (no record was written), and fixed by restoring the field.
     let (_, again) = d.build(&[]);
@@ -76,5 +100,8 @@ fn a_failing_target_leaves_no_record_and_keeps_previous_outputs() {
     d.edit_config("dose_rate: 0", "dose_rate: 1.5");
     let (run, fixed) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(fixed["summary"]["built"], 0, "records of the good build still match: {fixed}");
+    assert_eq!(
+        fixed["summary"]["built"], 0,
+        "records of the good build still match: {fixed}"
+    );
 }

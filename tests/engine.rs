@@ -39,18 +39,39 @@ fn first_build_writes_the_portal_layout() {
     assert!(run_md["last_updated_at"].as_u64().unwrap() > 1_700_000_000);
     let frames = read_json(&out.join(format!("{RUN1}/Frames/frames_metadata.json")));
     assert_eq!(frames["frames"].as_array().unwrap().len(), 5);
-    assert_eq!(frames["frames_acquisition_file"], format!("{RUN1}/Frames/TS_01.mdoc"));
+    assert_eq!(
+        frames["frames_acquisition_file"],
+        format!("{RUN1}/Frames/TS_01.mdoc")
+    );
     assert_eq!(frames["frames"][0]["acquisition_order"], 0);
     assert_eq!(frames["frames"][0]["accumulated_dose"], 0);
-    assert_eq!(frames["frames"][0]["path"], format!("{RUN1}/Frames/TS_01_002.mrc"));
+    assert_eq!(
+        frames["frames"][0]["path"],
+        format!("{RUN1}/Frames/TS_01_002.mrc")
+    );
     let align = read_json(&out.join(format!("{RUN1}/Alignments/100/alignment_metadata.json")));
     assert_eq!(align["alignment_type"], "GLOBAL");
     assert_eq!(align["files"].as_array().unwrap().len(), 2);
-    assert_eq!(align["per_section_alignment_parameters"].as_array().unwrap().len(), 5);
-    assert_eq!(align["tiltseries_path"], format!("{RUN1}/TiltSeries/100/tiltseries_metadata.json"));
+    assert_eq!(
+        align["per_section_alignment_parameters"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        align["tiltseries_path"],
+        format!("{RUN1}/TiltSeries/100/tiltseries_metadata.json")
+    );
     let vd = &align["volume_dimension"];
-    assert!((vd["x"].as_f64().unwrap() - 13.48 * 32.0).abs() < 1e-9, "{vd}");
-    assert!((vd["z"].as_f64().unwrap() - 13.48 * 16.0).abs() < 1e-9, "{vd}");
+    assert!(
+        (vd["x"].as_f64().unwrap() - 13.48 * 32.0).abs() < 1e-9,
+        "{vd}"
+    );
+    assert!(
+        (vd["z"].as_f64().unwrap() - 13.48 * 16.0).abs() < 1e-9,
+        "{vd}"
+    );
     let ds = read_json(&out.join("19999/dataset_metadata.json"));
     assert_eq!(ds["dataset_title"], "Demo dataset");
     assert_eq!(ds["deposition_id"], 10999);
@@ -105,11 +126,16 @@ fn changing_one_source_rebuilds_exactly_its_readers() {
     std::fs::write(&rawtlt, text).unwrap();
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(ids_with(&report, "built"), vec!["19999/TS_01/TiltSeries/100/TS_01.rawtlt"]);
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec!["19999/TS_01/TiltSeries/100/TS_01.rawtlt"]
+    );
 
     // The mdoc feeds the copied mdoc and, through its output digest, the frames metadata.
     let mdoc = d.input().join("demo_source/metadata/TS_02.mdoc");
-    let text = std::fs::read_to_string(&mdoc).unwrap().replace("ExposureTime = 1.00", "ExposureTime = 1.50");
+    let text = std::fs::read_to_string(&mdoc)
+        .unwrap()
+        .replace("ExposureTime = 1.00", "ExposureTime = 1.50");
     std::fs::write(&mdoc, text).unwrap();
     let (_, report) = d.build(&[]);
     assert_eq!(
@@ -128,7 +154,10 @@ fn changing_one_metadata_field_rebuilds_only_that_entity() {
         ids_with(&report, "built"),
         vec!["19999/TS_01/Alignments/100", "19999/TS_02/Alignments/100"]
     );
-    let align = read_json(&d.output().join("19999/TS_02/Alignments/100/alignment_metadata.json"));
+    let align = read_json(
+        &d.output()
+            .join("19999/TS_02/Alignments/100/alignment_metadata.json"),
+    );
     assert_eq!(align["method_type"], "patch_tracking");
 }
 
@@ -137,9 +166,19 @@ fn early_cutoff_keeps_children_fresh_when_a_parent_output_is_identical() {
     let d = Deposition::new();
     assert_eq!(d.build(&[]).0.code, 0);
     // Forcing the mdoc copies rebuilds them with identical bytes: frames stay fresh.
-    let (_, report) = d.build(&["--only", "collection_metadata", "frame", "--force", "--filter", "run=TS_01"]);
+    let (_, report) = d.build(&[
+        "--only",
+        "collection_metadata",
+        "frame",
+        "--force",
+        "--filter",
+        "run=TS_01",
+    ]);
     let built = ids_with(&report, "built");
-    assert!(built.contains(&"19999/TS_01/Frames/TS_01.mdoc".to_string()), "{built:?}");
+    assert!(
+        built.contains(&"19999/TS_01/Frames/TS_01.mdoc".to_string()),
+        "{built:?}"
+    );
     let (_, report) = d.build(&[]);
     assert_eq!(report["summary"]["built"], 0, "{report}");
 }
@@ -149,12 +188,21 @@ fn ids_are_stable_and_new_depositions_get_the_next_number() {
     let d = Deposition::new();
     assert_eq!(d.build(&[]).0.code, 0);
     // Another deposition adding an alignment to the same runs gets folder 101; re-runs keep 100.
-    d.edit_config("    format: IMOD\n", "    format: IMOD\n    deposition_id: 20001\n");
+    d.edit_config(
+        "    format: IMOD\n",
+        "    format: IMOD\n    deposition_id: 20001\n",
+    );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     let built = ids_with(&report, "built");
-    assert!(built.contains(&"19999/TS_01/Alignments/101".to_string()), "{built:?}");
-    assert!(d.output().join("19999/TS_01/Alignments/100/alignment_metadata.json").exists());
+    assert!(
+        built.contains(&"19999/TS_01/Alignments/101".to_string()),
+        "{built:?}"
+    );
+    assert!(d
+        .output()
+        .join("19999/TS_01/Alignments/100/alignment_metadata.json")
+        .exists());
     let (_, again) = d.build(&[]);
     assert_eq!(again["summary"]["built"], 0, "{again}");
 }
@@ -174,5 +222,8 @@ fn only_and_filters_select_targets() {
     let d = Deposition::new();
     let (run, report) = d.build(&["--only", "rawtilt", "--exclude", "run=TS_02"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(ids_with(&report, "built"), vec!["19999/TS_01/TiltSeries/100/TS_01.rawtlt"]);
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec!["19999/TS_01/TiltSeries/100/TS_01.rawtlt"]
+    );
 }

@@ -35,6 +35,10 @@ fn key_vectors_match_the_spec() {
         }
     }
     if update {
-        std::fs::write(vectors_path(), serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+        std::fs::write(
+            vectors_path(),
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
+        )
+        .unwrap();
     }
 }

@@ -57,7 +57,10 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         &|_| {},
     );
     let mut shown = 0;
-    for o in outcomes.iter().filter(|o| o.id == args.pattern || matcher.is_match(&o.id)) {
+    for o in outcomes
+        .iter()
+        .filter(|o| o.id == args.pattern || matcher.is_match(&o.id))
+    {
         shown += 1;
         match o.status {
             Status::Fresh => println!("{} ({}): fresh", o.id, o.kind),

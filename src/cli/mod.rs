@@ -15,7 +15,11 @@ pub const EXIT_FAILED_TARGETS: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "ingest", version, about = "Incremental ingestion of cryo-ET depositions into the CryoET Data Portal layout")]
+#[command(
+    name = "ingest",
+    version,
+    about = "Incremental ingestion of cryo-ET depositions into the CryoET Data Portal layout"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

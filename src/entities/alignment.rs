@@ -84,7 +84,11 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         .next()
         .map(|(_, t)| format!("{}/tiltseries_metadata.json", t.output_dir));
     let metadata = inst.metadata.clone();
-    let format = metadata.get("format").and_then(Value::as_str).unwrap_or("").to_string();
+    let format = metadata
+        .get("format")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let meta_key = format!("{dir}/alignment_metadata.json");
     let dep_value = super::containers::deposition_name_value(ctx, idx);
     let config = json!({
@@ -106,9 +110,9 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         }
         // The reference globs the alignment folder for `*{suffix}`; first match wins.
         let with_suffix = |suffixes: &[&str]| -> Option<(String, String)> {
-            suffixes.iter().find_map(|s| {
-                texts.iter().find(|(k, _)| k.ends_with(s)).cloned()
-            })
+            suffixes
+                .iter()
+                .find_map(|s| texts.iter().find(|(k, _)| k.ends_with(s)).cloned())
         };
         let (alignment_path, tilt_path, tiltx_path, params) = match format.as_str() {
             "IMOD" => {
@@ -117,22 +121,31 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                 let tiltx = with_suffix(&[".tltx", ".xtilt"]);
                 let tiltcom = with_suffix(&["tilt.com"]);
                 let params = match (&xf, &tlt) {
-                    (Some(xf), Some(tlt)) => crate::formats::alignment::imod_per_section_parameters(
-                        (&xf.1, &xf.0),
-                        (&tlt.1, &tlt.0),
-                        tiltx.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
-                        tiltcom.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
-                    )
-                    .map_err(|e| BuildError::Invalid(e.to_string()))?,
+                    (Some(xf), Some(tlt)) => {
+                        crate::formats::alignment::imod_per_section_parameters(
+                            (&xf.1, &xf.0),
+                            (&tlt.1, &tlt.0),
+                            tiltx.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
+                            tiltcom.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
+                        )
+                        .map_err(|e| BuildError::Invalid(e.to_string()))?
+                    }
                     _ => Vec::new(),
                 };
-                (xf.map(|x| x.0), tlt.map(|x| x.0), tiltx.map(|x| x.0), params)
+                (
+                    xf.map(|x| x.0),
+                    tlt.map(|x| x.0),
+                    tiltx.map(|x| x.0),
+                    params,
+                )
             }
             "ARETOMO3" => {
                 let aln = with_suffix(&[".aln"]);
                 let params = match &aln {
-                    Some((k, text)) => crate::formats::alignment::aretomo3_per_section_parameters(text, k)
-                        .map_err(|e| BuildError::Invalid(e.to_string()))?,
+                    Some((k, text)) => {
+                        crate::formats::alignment::aretomo3_per_section_parameters(text, k)
+                            .map_err(|e| BuildError::Invalid(e.to_string()))?
+                    }
                     None => Vec::new(),
                 };
                 (aln.map(|x| x.0), None, None, params)
@@ -140,7 +153,10 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             _ => (None, None, None, Vec::new()),
         };
         let mut extra = Map::new();
-        extra.insert("per_section_alignment_parameters".into(), Value::Array(params));
+        extra.insert(
+            "per_section_alignment_parameters".into(),
+            Value::Array(params),
+        );
         extra.insert("alignment_path".into(), json!(alignment_path));
         extra.insert("tilt_path".into(), json!(tilt_path));
         extra.insert("tiltx_path".into(), json!(tiltx_path));
@@ -157,7 +173,8 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                     io.input.describe(&object.key)
                 )));
             }
-            let dim = |o: usize| f64::from(i32::from_le_bytes(header[o..o + 4].try_into().unwrap()));
+            let dim =
+                |o: usize| f64::from(i32::from_le_bytes(header[o..o + 4].try_into().unwrap()));
             let vs = (vs * 1000.0).round() / 1000.0;
             extra.insert(
                 "volume_dimension".into(),

@@ -17,7 +17,10 @@ pub fn deposition_name_value(ctx: &TargetContext<'_>, idx: usize) -> Value {
         .finder
         .pointer("/finder/literal")
         .and_then(Value::as_array)
-        .is_some_and(|vals| vals.iter().any(|v| v.is_number() && v.to_string() == dep.name));
+        .is_some_and(|vals| {
+            vals.iter()
+                .any(|v| v.as_i64().is_some_and(|n| dep.name == n.to_string()))
+        });
     match dep.name.parse::<i64>() {
         Ok(n) if literal_is_number => json!(n),
         _ => Value::String(dep.name.clone()),
@@ -41,9 +44,8 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         }
         EntityKind::Dataset => (
             "dataset_metadata.json".into(),
-            crate::metadata::format_dataset_metadata(&inst.metadata).map_err(|e| {
-                BuildError::Invalid(format!("dataset {}: {e}", inst.name))
-            })?,
+            crate::metadata::format_dataset_metadata(&inst.metadata)
+                .map_err(|e| BuildError::Invalid(format!("dataset {}: {e}", inst.name)))?,
         ),
         EntityKind::Run => {
             let mut doc = inst.metadata.clone();

@@ -227,7 +227,11 @@ impl Walk<'_> {
 
     /// Runs every block's sources of `kind` under `parent`, then the default config when all of
     /// them found nothing, then the CLI name filters.
-    fn find(&mut self, kind: EntityKind, parent: Option<usize>) -> Result<Vec<Instance>, DiscoverError> {
+    fn find(
+        &mut self,
+        kind: EntityKind,
+        parent: Option<usize>,
+    ) -> Result<Vec<Instance>, DiscoverError> {
         let vars = self.parent_vars(parent);
         let blocks: Vec<EntityBlock> = self.config.blocks(kind).to_vec();
         let mut found: Vec<(Found, usize, usize, Vec<Found>)> = Vec::new();
@@ -241,7 +245,9 @@ impl Walk<'_> {
                     finder_name(source)
                 );
                 let allowed = finders::parents_allow(&source.parent_filters, |k| {
-                    parent.and_then(|p| self.out.ancestor(p, k)).map(|i| i.name.clone())
+                    parent
+                        .and_then(|p| self.out.ancestor(p, k))
+                        .map(|i| i.name.clone())
                 })
                 .map_err(|e| self.err(place.clone(), e))?;
                 if !allowed {
@@ -269,8 +275,10 @@ impl Walk<'_> {
         }
         let mut instances = Vec::new();
         if found.is_empty() {
-            if matches!(kind, EntityKind::Deposition | EntityKind::Dataset | EntityKind::Run)
-                && !blocks.is_empty()
+            if matches!(
+                kind,
+                EntityKind::Deposition | EntityKind::Dataset | EntityKind::Run
+            ) && !blocks.is_empty()
             {
                 let parent_name = parent.map_or(String::new(), |p| {
                     let i = &self.out.instances[p];
@@ -289,7 +297,10 @@ impl Walk<'_> {
             }
         } else {
             for (first, block, source, group) in found {
-                let b = &blocks.iter().find(|b| b.index == block).expect("block exists");
+                let b = &blocks
+                    .iter()
+                    .find(|b| b.index == block)
+                    .expect("block exists");
                 let s = &b.sources[source];
                 let inst = self.make_instance(kind, parent, b, s, first, group)?;
                 instances.push(inst);
@@ -337,28 +348,43 @@ impl Walk<'_> {
                     return Err(self.err(place, "more than one existing metadata.json matched"));
                 }
                 let key = with_paths[0].path.clone().unwrap_or_default();
-                let store = if first.in_destination { self.output } else { self.input };
+                let store = if first.in_destination {
+                    self.output
+                } else {
+                    self.input
+                };
                 let bytes = store.read(&key).map_err(|e| self.err(place.clone(), e))?;
-                let json: Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| self.err(place.clone(), format!("{}: {e}", store.describe(&key))))?;
+                let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                    self.err(place.clone(), format!("{}: {e}", store.describe(&key)))
+                })?;
                 metadata = json.as_object().cloned().unwrap_or_default();
                 file_paths = metadata
                     .get("files")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 name = basename(&key).to_string();
                 path = Some(key);
                 in_destination = true;
             } else {
                 file_paths = with_paths.iter().filter_map(|f| f.path.clone()).collect();
-                name = file_paths.iter().map(|p| basename(p)).collect::<Vec<_>>().join(",");
+                name = file_paths
+                    .iter()
+                    .map(|p| basename(p))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 path = None;
             }
         }
         if kind == EntityKind::VoxelSpacing {
             let raw = if name.contains('{') {
-                let expanded = self.expand_string(parent, &name).map_err(|e| self.err(place.clone(), e))?;
+                let expanded = self
+                    .expand_string(parent, &name)
+                    .map_err(|e| self.err(place.clone(), e))?;
                 match expanded {
                     Value::Number(n) => n.to_string(),
                     Value::String(s) => s,
@@ -368,12 +394,19 @@ impl Walk<'_> {
                 name.clone()
             };
             name = voxel_name(&raw).ok_or_else(|| {
-                self.err(place.clone(), format!("voxel spacing `{raw}` is not a number"))
+                self.err(
+                    place.clone(),
+                    format!("voxel spacing `{raw}` is not a number"),
+                )
             })?;
         }
-        if matches!(kind, EntityKind::Tomogram | EntityKind::Tiltseries | EntityKind::Frame) {
+        if matches!(
+            kind,
+            EntityKind::Tomogram | EntityKind::Tiltseries | EntityKind::Frame
+        ) {
             let row = self.run_row(parent);
-            metadata = expand_metadata(&metadata, row.as_ref()).map_err(|e| self.err(place.clone(), e))?;
+            metadata =
+                expand_metadata(&metadata, row.as_ref()).map_err(|e| self.err(place.clone(), e))?;
         }
         Ok(Instance {
             kind,
@@ -578,7 +611,9 @@ impl Walk<'_> {
             for (var, map) in &self.legacy_maps {
                 vars.insert(
                     (*var).to_string(),
-                    map.get(&inst.name).cloned().map_or(VarValue::None, VarValue::Str),
+                    map.get(&inst.name)
+                        .cloned()
+                        .map_or(VarValue::None, VarValue::Str),
                 );
             }
             for var in ["mapped_tomo_name", "mapped_frame_name", "mapped_ts_name"] {
@@ -614,7 +649,9 @@ fn tomogram_identity(md: &Value, vs_name: &str, default_alignment: &str, dep_nam
     let vs = match md.get("voxel_spacing") {
         Some(Value::Number(n)) if n.is_f64() => format!("{:.3}", n.as_f64().unwrap_or(0.0)),
         Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => s.clone(),
+        Some(Value::String(s)) if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) => {
+            s.clone()
+        }
         _ => vs_name.to_string(),
     };
     let text = |k: &str| md.get(k).and_then(Value::as_str).unwrap_or("").to_string();

@@ -22,7 +22,10 @@ pub(crate) fn extension(key: &str) -> &str {
 }
 
 /// Fingerprints of an instance's source (a file, or every file of a folder source).
-pub(crate) fn fingerprint(ctx: &TargetContext<'_>, inst: &Instance) -> Result<Vec<ObjectInfo>, BuildError> {
+pub(crate) fn fingerprint(
+    ctx: &TargetContext<'_>,
+    inst: &Instance,
+) -> Result<Vec<ObjectInfo>, BuildError> {
     match &inst.path {
         Some(p) if !p.is_empty() => Ok(ctx.input.list_files(p)?),
         _ => Ok(Vec::new()),
@@ -58,7 +61,10 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             // Consumers read the last instance only; earlier ones would write the same file.
             let last = ctx
                 .discovery
-                .children(inst.parent.unwrap_or(usize::MAX), EntityKind::CollectionMetadata)
+                .children(
+                    inst.parent.unwrap_or(usize::MAX),
+                    EntityKind::CollectionMetadata,
+                )
                 .map(|(i, _)| i)
                 .last();
             if last != Some(idx) {
@@ -82,8 +88,14 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         .iter()
         .find(|o| o.key == src_key)
         .cloned()
-        .ok_or_else(|| BuildError::Invalid(format!("{}: expected a file, found a folder", ctx.input.describe(&src_key))))?;
-    let convert_dm4 = inst.kind == EntityKind::Gain && extension(&src_key).eq_ignore_ascii_case(".dm4");
+        .ok_or_else(|| {
+            BuildError::Invalid(format!(
+                "{}: expected a file, found a folder",
+                ctx.input.describe(&src_key)
+            ))
+        })?;
+    let convert_dm4 =
+        inst.kind == EntityKind::Gain && extension(&src_key).eq_ignore_ascii_case(".dm4");
     let config = json!({
         "name": inst.name,
         "metadata": inst.metadata,
@@ -110,15 +122,14 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
 
 /// `.dm4` gain references become MRC through IMOD's `dm2mrc`, as in the reference; without IMOD
 /// the target fails with a message saying so (no Rust DM4 reader exists yet).
-fn convert_dm4_gain(io: &mut BuildIo<'_>, object: &ObjectInfo, key: &str) -> Result<(), BuildError> {
+fn convert_dm4_gain(
+    io: &mut BuildIo<'_>,
+    object: &ObjectInfo,
+    key: &str,
+) -> Result<(), BuildError> {
     let tool = ["/usr/local/IMOD/bin/dm2mrc", "dm2mrc"]
         .into_iter()
-        .find(|t| {
-            std::process::Command::new(t)
-                .arg("-h")
-                .output()
-                .is_ok()
-        })
+        .find(|t| std::process::Command::new(t).arg("-h").output().is_ok())
         .ok_or_else(|| {
             BuildError::Invalid(format!(
                 "{}: .dm4 gain references need IMOD's dm2mrc on PATH (not found)",
@@ -127,7 +138,8 @@ fn convert_dm4_gain(io: &mut BuildIo<'_>, object: &ObjectInfo, key: &str) -> Res
         })?;
     let tmp = tempfile::tempdir().map_err(|e| BuildError::Invalid(e.to_string()))?;
     let src = tmp.path().join("gain.dm4");
-    std::fs::write(&src, io.read_source(object)?).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    std::fs::write(&src, io.read_source(object)?)
+        .map_err(|e| BuildError::Invalid(e.to_string()))?;
     let dst = tmp.path().join("gain.mrc");
     let status = std::process::Command::new(tool)
         .arg(&src)

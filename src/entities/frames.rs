@@ -42,7 +42,12 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<TargetSpec, BuildEr
         .children(run_idx, EntityKind::CollectionMetadata)
         .filter(|(_, c)| c.path.is_some())
         .last()
-        .map(|_| format!("{}/{run}.mdoc", d.instances[run_idx].output_dir.clone() + "/Frames"));
+        .map(|_| {
+            format!(
+                "{}/{run}.mdoc",
+                d.instances[run_idx].output_dir.clone() + "/Frames"
+            )
+        });
     let deps: Vec<String> = mdoc.iter().cloned().collect();
     let meta_key = format!("{dir}/frames_metadata.json");
     let dep_value = super::containers::deposition_name_value(ctx, idx);

@@ -79,7 +79,11 @@ impl IdRegistry {
     }
 }
 
-fn seed(output: &Store, seed_glob: &str, identity_of: IdentityFn<'_>) -> Result<Container, IdError> {
+fn seed(
+    output: &Store,
+    seed_glob: &str,
+    identity_of: IdentityFn<'_>,
+) -> Result<Container, IdError> {
     let mut c = Container {
         next: 100,
         by_identity: HashMap::new(),
@@ -158,8 +162,14 @@ mod tests {
     #[test]
     fn existing_folders_seed_the_numbers() {
         let (_d, out) = out_with(&[
-            ("ds/r/Alignments/100/alignment_metadata.json", r#"{"deposition_id": 7}"#),
-            ("ds/r/Alignments/104/alignment_metadata.json", r#"{"deposition_id": "8"}"#),
+            (
+                "ds/r/Alignments/100/alignment_metadata.json",
+                r#"{"deposition_id": 7}"#,
+            ),
+            (
+                "ds/r/Alignments/104/alignment_metadata.json",
+                r#"{"deposition_id": "8"}"#,
+            ),
         ]);
         let mut ids = IdRegistry::default();
         let glob = "ds/r/Alignments/*/alignment_metadata.json";
@@ -173,7 +183,13 @@ mod tests {
         let (_d, out) = out_with(&[("ds/r/Alignments/abc/alignment_metadata.json", "{}")]);
         let mut ids = IdRegistry::default();
         let err = ids
-            .assign(&out, "ds/r", "ds/r/Alignments/*/alignment_metadata.json", &by_dep, "x")
+            .assign(
+                &out,
+                "ds/r",
+                "ds/r/Alignments/*/alignment_metadata.json",
+                &by_dep,
+                "x",
+            )
             .unwrap_err();
         assert!(err.to_string().contains("`abc` is not numeric"), "{err}");
     }

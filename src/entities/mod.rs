@@ -138,11 +138,10 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
             }
             Frame => {
                 // All frame instances of a run make one target (one frames_metadata.json).
-                let first_of_run = d
-                    .instances
-                    .iter()
-                    .position(|i| i.kind == Frame && i.parent == inst.parent && !i.in_destination)
-                    == Some(idx);
+                let first_of_run =
+                    d.instances.iter().position(|i| {
+                        i.kind == Frame && i.parent == inst.parent && !i.in_destination
+                    }) == Some(idx);
                 if first_of_run {
                     out.push(frames::target(ctx, idx).map_err(named)?);
                 }
@@ -185,7 +184,11 @@ impl Discovery {
     }
 
     /// Children of `idx` of `kind`, in discovery order.
-    pub fn children(&self, idx: usize, kind: EntityKind) -> impl Iterator<Item = (usize, &Instance)> {
+    pub fn children(
+        &self,
+        idx: usize,
+        kind: EntityKind,
+    ) -> impl Iterator<Item = (usize, &Instance)> {
         self.instances
             .iter()
             .enumerate()

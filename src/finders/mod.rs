@@ -4,8 +4,10 @@
 //! 1024-byte MRC header (or the `.zattrs` of a zarr) of each match. Results carry the matched
 //! keys so that the engine can fingerprint them from the same listing.
 
-use crate::config::{format_template, Finder, GlobVars, LiteralValue, ParentFilters, TemplateError};
-use crate::storage::{GlobPattern, Store, StorageError};
+use crate::config::{
+    format_template, Finder, GlobVars, LiteralValue, ParentFilters, TemplateError,
+};
+use crate::storage::{GlobPattern, StorageError, Store};
 use regex::Regex;
 
 mod header;
@@ -169,9 +171,9 @@ pub fn find(finder: &Finder, ctx: &FinderContext<'_>) -> Result<Vec<Found>, Find
             match_regex,
             name_regex,
         } => {
-            if !list_glob.trim_start().starts_with("{output_path}")
-                && !(list_glob.starts_with('{') && list_glob.contains("_output_path}"))
-            {
+            let anchored = list_glob.trim_start().starts_with("{output_path}")
+                || (list_glob.starts_with('{') && list_glob.contains("_output_path}"));
+            if !anchored {
                 return Err(FinderError::UnanchoredDestinationGlob(list_glob.clone()));
             }
             let glob = format_template(list_glob, ctx.vars)?;

@@ -265,7 +265,10 @@ fn run_one(
         return (outcome(Status::Fresh, lines, reasons), Settled::Digest(d));
     }
     if opts.dry_run {
-        return (outcome(Status::WouldBuild, lines, reasons), Settled::Pending);
+        return (
+            outcome(Status::WouldBuild, lines, reasons),
+            Settled::Pending,
+        );
     }
     match build(t, &parts, cache, input, output) {
         Ok(d) => (outcome(Status::Built, lines, reasons), Settled::Digest(d)),

@@ -82,7 +82,10 @@ fn value_text(v: &Option<Value>) -> String {
         Some(v) => {
             let s = v.to_string();
             if s.len() > 80 {
-                format!("{}…", &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)])
+                format!(
+                    "{}…",
+                    &s[..s.char_indices().nth(77).map_or(s.len(), |(i, _)| i)]
+                )
             } else {
                 s
             }
@@ -116,10 +119,19 @@ impl fmt::Display for StaleReason {
                 (None, _) => write!(f, "new dependency: {target}"),
                 (Some(_), None) => write!(f, "dependency dropped: {target}"),
                 (Some(o), Some(n)) if n == "pending" => {
-                    write!(f, "parent {target} will rebuild (output {} may change)", short(o))
+                    write!(
+                        f,
+                        "parent {target} will rebuild (output {} may change)",
+                        short(o)
+                    )
                 }
                 (Some(o), Some(n)) => {
-                    write!(f, "parent {target} output changed ({} → {})", short(o), short(n))
+                    write!(
+                        f,
+                        "parent {target} output changed ({} → {})",
+                        short(o),
+                        short(n)
+                    )
                 }
             },
             StaleReason::OutputMissing { key } => write!(f, "output missing: {key}"),
@@ -243,7 +255,11 @@ fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<StaleReason>)
             }
         }
         _ if old != new => out.push(StaleReason::ConfigChanged {
-            field: if path.is_empty() { "(config)".into() } else { path.into() },
+            field: if path.is_empty() {
+                "(config)".into()
+            } else {
+                path.into()
+            },
             old: Some(old.clone()),
             new: Some(new.clone()),
         }),

@@ -37,9 +37,13 @@ const KEY_DOMAIN: &[u8] = b"cryoet-ingest/target-key/v1\n";
 /// Output-format version of a kind: bump one when the tool changes what that kind writes, and
 /// only that kind's targets rebuild (in every dataset).
 pub fn kind_version(kind: EntityKind) -> u32 {
+    use EntityKind::*;
+    // A kind whose writer changes moves to its own arm with the next number and a comment
+    // saying what changed.
     match kind {
-        // Kinds whose writer changed since 1 get their own arm here, with a comment saying why.
-        _ => 1,
+        Deposition | Dataset | Run | Gain | CollectionMetadata | Frame | Tiltseries | Ctf
+        | Rawtilt | Alignment | IdentifiedObject | VoxelSpacing | Annotation | AnnotationViz
+        | Tomogram | KeyImage | VizConfig | DatasetKeyphoto | DepositionKeyphoto => 1,
     }
 }
 
@@ -189,7 +193,8 @@ mod tests {
         p.sources[0].etag = "e2".into();
         assert_ne!(p.key(), base);
         let mut p = parts();
-        p.parents.insert("ds/TS_1/TiltSeries/100".into(), "d2".into());
+        p.parents
+            .insert("ds/TS_1/TiltSeries/100".into(), "d2".into());
         assert_ne!(p.key(), base);
         let mut p = parts();
         p.kind_version += 1;

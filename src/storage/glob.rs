@@ -13,7 +13,10 @@ pub struct GlobPattern {
 #[derive(Debug, Clone)]
 pub(crate) enum Segment {
     Literal(String),
-    Wild { matcher: GlobMatcher, hidden_ok: bool },
+    Wild {
+        matcher: GlobMatcher,
+        hidden_ok: bool,
+    },
 }
 
 /// A pattern that does not parse.

@@ -273,7 +273,9 @@ pub(crate) fn replace_path(from: &Path, to: &Path, scratch: &Path) -> Result<()>
     if to.is_dir() {
         let trash = scratch.join(format!(
             ".trash-{}",
-            to.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            to.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         ));
         fs::rename(to, &trash).map_err(io_err(to))?;
         fs::rename(from, to).map_err(io_err(to))?;
@@ -309,7 +311,11 @@ mod tests {
         let keys: Vec<_> = m.iter().map(|m| (m.key.as_str(), m.is_dir)).collect();
         assert_eq!(
             keys,
-            vec![("b/TS_1.rec", false), ("b/TS_2.rec", false), ("b/TS_3.zarr", true)]
+            vec![
+                ("b/TS_1.rec", false),
+                ("b/TS_2.rec", false),
+                ("b/TS_3.zarr", true)
+            ]
         );
     }
 

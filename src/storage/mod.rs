@@ -21,7 +21,9 @@ pub use stat_cache::StatCache;
 use std::path::{Path, PathBuf};
 
 /// What a listing says about one object: enough to decide "changed or not" without reading it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct ObjectInfo {
     /// Key relative to the store root, `/`-separated.
     pub key: String,

@@ -28,9 +28,17 @@ impl Deposition {
     pub fn new() -> Deposition {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("input/demo_source");
-        cryoet_ingest::demo::write_source_tree(&input, &cryoet_ingest::demo::DemoSpec::default(), 1)
-            .unwrap();
-        std::fs::copy(repo().join("dataset_configs/demo.yaml"), dir.path().join("config.yaml")).unwrap();
+        cryoet_ingest::demo::write_source_tree(
+            &input,
+            &cryoet_ingest::demo::DemoSpec::default(),
+            1,
+        )
+        .unwrap();
+        std::fs::copy(
+            repo().join("dataset_configs/demo.yaml"),
+            dir.path().join("config.yaml"),
+        )
+        .unwrap();
         Deposition { dir }
     }
 
@@ -53,7 +61,11 @@ impl Deposition {
     /// Replaces `from` by `to` in the config (exactly once).
     pub fn edit_config(&self, from: &str, to: &str) {
         let text = std::fs::read_to_string(self.config()).unwrap();
-        assert_eq!(text.matches(from).count(), 1, "`{from}` occurs once in the config");
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "`{from}` occurs once in the config"
+        );
         std::fs::write(self.config(), text.replace(from, to)).unwrap();
     }
 
@@ -119,7 +131,10 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (SystemTime, Vec<u8>)> {
                 stack.push(p);
             } else {
                 let m = e.metadata().unwrap().modified().unwrap();
-                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), (m, std::fs::read(&p).unwrap()));
+                out.insert(
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    (m, std::fs::read(&p).unwrap()),
+                );
             }
         }
     }
@@ -128,6 +143,8 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, (SystemTime, Vec<u8>)> {
 
 /// Parses an output JSON.
 pub fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .unwrap()
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
 }
