@@ -2,11 +2,13 @@
 //! - `engine`: incremental builds over a generated deposition (fresh re-runs, exact rebuilds);
 //! - `explain`: what `ingest explain` says about changed files and fields;
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
+//! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`.
 
 mod common;
 
 mod bad_input;
+mod demo;
 mod engine;
 mod explain;
 mod key_vectors;
