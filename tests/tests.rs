@@ -3,7 +3,8 @@
 //! - `explain`: what `ingest explain` says about changed files and fields;
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
-//! - `key_vectors`: the key test vectors of `cache-format/`.
+//! - `key_vectors`: the key test vectors of `cache-format/`;
+//! - `validate`: `ingest validate` over the real configs in `../shared`.
 
 mod common;
 
@@ -12,3 +13,4 @@ mod demo;
 mod engine;
 mod explain;
 mod key_vectors;
+mod validate;
