@@ -13,10 +13,19 @@ fn committed_demo_source_matches_the_generator() {
     }
     let fresh = tempfile::tempdir().unwrap();
     cryoet_ingest::demo::write_source_tree(fresh.path(), &Default::default(), 1).unwrap();
-    let a: Vec<_> = snapshot(&committed).into_iter().map(|(p, (_, b))| (p, b)).collect();
-    let b: Vec<_> = snapshot(fresh.path()).into_iter().map(|(p, (_, b))| (p, b)).collect();
+    let a: Vec<_> = snapshot(&committed)
+        .into_iter()
+        .map(|(p, (_, b))| (p, b))
+        .collect();
+    let b: Vec<_> = snapshot(fresh.path())
+        .into_iter()
+        .map(|(p, (_, b))| (p, b))
+        .collect();
     assert_eq!(a.len(), b.len());
-    assert!(a == b, "dataset_configs/demo_source differs from the generator");
+    assert!(
+        a == b,
+        "dataset_configs/demo_source differs from the generator"
+    );
 }
 
 #[test]
@@ -31,6 +40,13 @@ fn the_readme_demo_command_builds_the_bundled_deposition() {
         .arg(out.path().join("cache"));
     let r = run(cmd);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.starts_with("built 16, fresh 0, failed 0"), "{}", r.stdout);
-    assert!(out.path().join("demo-output/19999/TS_02/Frames/frames_metadata.json").exists());
+    assert!(
+        r.stdout.starts_with("built 16, fresh 0, failed 0"),
+        "{}",
+        r.stdout
+    );
+    assert!(out
+        .path()
+        .join("demo-output/19999/TS_02/Frames/frames_metadata.json")
+        .exists());
 }

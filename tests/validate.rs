@@ -32,7 +32,12 @@ fn every_non_draft_real_config_validates_and_the_draft_is_rejected() {
     cmd.arg("validate").args(&good);
     let r = run(cmd);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.ends_with(&format!("{} valid, 0 invalid\n", good.len())), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .ends_with(&format!("{} valid, 0 invalid\n", good.len())),
+        "{}",
+        r.stdout
+    );
 
     assert_eq!(drafts.len(), 1);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
@@ -40,5 +45,9 @@ fn every_non_draft_real_config_validates_and_the_draft_is_rejected() {
     let r = run(cmd);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("10011_draft.yaml:"), "{}", r.stderr);
-    assert!(r.stderr.contains("annotations[0].metadata."), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("annotations[0].metadata."),
+        "{}",
+        r.stderr
+    );
 }

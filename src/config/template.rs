@@ -59,8 +59,8 @@ impl From<f64> for VarValue {
     }
 }
 
-/// Python's `repr`/`str` of a float: shortest round-trip digits, scientific notation when the
-/// decimal exponent is below -4 or at least 16, and always a `.0` on integral values.
+/// Python's `repr`/`str` of a float. Finite values share the JSON writer's formatter; only
+/// the non-finite spellings differ (`str` says `nan`/`inf`, `json.dumps` says `NaN`/`Infinity`).
 pub fn python_float_repr(x: f64) -> String {
     if x.is_nan() {
         return "nan".to_string();
@@ -68,42 +68,7 @@ pub fn python_float_repr(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "inf" } else { "-inf" }.to_string();
     }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
-    }
-    // `{:e}` gives the shortest round-trip digits as d[.ddd]e<exp>.
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` has an exponent");
-    let exp: i32 = exp.parse().expect("exponent is an integer");
-    let (neg, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let sign = if neg { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let n = digits.len() as i32;
-        let s = if exp < 0 {
-            format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
-        } else if exp + 1 >= n {
-            format!("{}{}.0", digits, "0".repeat((exp + 1 - n) as usize))
-        } else {
-            let (a, b) = digits.split_at((exp + 1) as usize);
-            format!("{a}.{b}")
-        };
-        format!("{sign}{s}")
-    } else {
-        let m = if digits.len() > 1 {
-            format!("{}.{}", &digits[..1], &digits[1..])
-        } else {
-            digits
-        };
-        format!(
-            "{sign}{m}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        )
-    }
+    crate::metadata::py_float_repr(x)
 }
 
 /// Formats `template` like Python's `template.format(**vars)`.

@@ -242,7 +242,7 @@ impl Walk<'_> {
                     kind.plural_key(),
                     block.index,
                     source.index,
-                    finder_name(source)
+                    source.finder.config_key()
                 );
                 let allowed = finders::parents_allow(&source.parent_filters, |k| {
                     parent
@@ -628,19 +628,6 @@ impl Walk<'_> {
 /// (the reference's MultiSourceFileFinder).
 fn grouped(kind: EntityKind) -> bool {
     matches!(kind, EntityKind::Alignment | EntityKind::Frame)
-}
-
-fn finder_name(source: &Source) -> &'static str {
-    use crate::config::Finder;
-    match &source.finder {
-        Finder::Literal(_) => "literal",
-        Finder::SourceGlob { .. } => "source_glob",
-        Finder::SourceMultiGlob { .. } => "source_multi_glob",
-        Finder::DestinationGlob { .. } => "destination_glob",
-        Finder::DestinationFilter { .. } => "destination_filter",
-        Finder::TomogramHeader { .. } => "tomogram_header",
-        Finder::Annotation(_) => "annotation source",
-    }
 }
 
 /// The tomogram identity of spec §5.3: voxel spacing (normalised), alignment path,
