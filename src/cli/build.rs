@@ -112,6 +112,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         bar.finish_and_clear();
     }
     plan.cache.flush()?;
+    plan.output.remove_idle_staging();
     let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
     let (built, fresh, failed, would) = (
         count(Status::Built),

@@ -203,6 +203,17 @@ impl Store {
         }
     }
 
+    /// Removes the staging folder when no target is using it any more, so that a finished build
+    /// leaves nothing of its own in OUTPUT.
+    pub fn remove_idle_staging(&self) {
+        match self {
+            Store::Local(s) => {
+                // Fails (and is left) while another build still stages outputs there.
+                let _ = std::fs::remove_dir(s.root().join(local::STAGING_DIR));
+            }
+        }
+    }
+
     /// Local path of the store root, when it is a folder.
     pub fn local_root(&self) -> Option<&Path> {
         match self {
