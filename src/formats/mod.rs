@@ -1,1 +1,4 @@
 //! File formats read and written by the ingester.
+
+pub mod mrc;
+pub mod omezarr;
