@@ -38,7 +38,9 @@ impl ByteSource for File {
 
 fn slice_read_at(data: &[u8], offset: u64, buf: &mut [u8]) -> io::Result<()> {
     let start = usize::try_from(offset).map_err(|_| io::ErrorKind::UnexpectedEof)?;
-    let end = start.checked_add(buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?;
+    let end = start
+        .checked_add(buf.len())
+        .ok_or(io::ErrorKind::UnexpectedEof)?;
     let src = data.get(start..end).ok_or(io::ErrorKind::UnexpectedEof)?;
     buf.copy_from_slice(src);
     Ok(())
@@ -67,7 +69,9 @@ impl ByteSource for Vec<u8> {
 pub enum MrcError {
     #[error("{name}: not an MRC file: {len} bytes, shorter than the 1024-byte header")]
     TooShort { name: String, len: u64 },
-    #[error("{name}: truncated MRC: the header describes {expected} bytes but the file has {actual}")]
+    #[error(
+        "{name}: truncated MRC: the header describes {expected} bytes but the file has {actual}"
+    )]
     Truncated {
         name: String,
         expected: u64,
@@ -82,7 +86,12 @@ pub enum MrcError {
     #[error("{name}: unsupported MRC mode {mode} (supported: 0 int8, 1 int16, 2 float32, 6 uint16, 12 float16)")]
     UnsupportedMode { name: String, mode: i32 },
     #[error("{name}: invalid MRC dimensions nx={nx} ny={ny} nz={nz}")]
-    BadDimensions { name: String, nx: i32, ny: i32, nz: i32 },
+    BadDimensions {
+        name: String,
+        nx: i32,
+        ny: i32,
+        nz: i32,
+    },
     #[error("{name}: invalid MRC axis mapping mapc={mapc} mapr={mapr} maps={maps}")]
     BadAxisMap {
         name: String,
@@ -370,7 +379,9 @@ impl MrcHeader {
 
     /// True when `exttyp` holds something other than blanks / NULs.
     pub fn has_exttyp(&self) -> bool {
-        self.exttyp.iter().any(|&c| c != 0 && !c.is_ascii_whitespace())
+        self.exttyp
+            .iter()
+            .any(|&c| c != 0 && !c.is_ascii_whitespace())
     }
 }
 
@@ -899,7 +910,10 @@ mod tests {
         let mut o = [0f32; 2];
         decode_to_f32(MrcMode::Int8, false, &[0xff, 0x7f], &mut o);
         assert_eq!(o, [-1.0, 127.0]);
-        let raw: Vec<u8> = [-300i16, 300].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let raw: Vec<u8> = [-300i16, 300]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         decode_to_f32(MrcMode::Int16, false, &raw, &mut o);
         assert_eq!(o, [-300.0, 300.0]);
         let raw: Vec<u8> = [65535u16, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -908,7 +922,10 @@ mod tests {
         // 0x3c00 = 1.0, 0xc000 = -2.0
         decode_to_f32(MrcMode::Float16, false, &[0x00, 0x3c, 0x00, 0xc0], &mut o);
         assert_eq!(o, [1.0, -2.0]);
-        let raw: Vec<u8> = [0.25f32, -7.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let raw: Vec<u8> = [0.25f32, -7.5]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         decode_to_f32(MrcMode::Float32, false, &raw, &mut o);
         assert_eq!(o, [0.25, -7.5]);
         for code in [0, 1, 2, 6, 12] {
@@ -978,7 +995,14 @@ mod tests {
 
         let trunc = ok[..ok.len() - 4].to_vec();
         let e = read_header(&trunc, "trunc.mrc").unwrap_err();
-        assert!(matches!(e, MrcError::Truncated { expected: 1056, actual: 1052, .. }));
+        assert!(matches!(
+            e,
+            MrcError::Truncated {
+                expected: 1056,
+                actual: 1052,
+                ..
+            }
+        ));
         assert!(e.to_string().contains("trunc.mrc"));
 
         let mut long = ok.clone();
@@ -1012,7 +1036,9 @@ mod tests {
 
     #[test]
     fn stats_merge_matches_a_single_pass() {
-        let a: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin() * 1e3 + 1e4).collect();
+        let a: Vec<f32> = (0..1000)
+            .map(|i| (i as f32 * 0.37).sin() * 1e3 + 1e4)
+            .collect();
         let whole = DataStats::from_values(&a);
         let merged = a
             .chunks(77)

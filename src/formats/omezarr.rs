@@ -244,10 +244,12 @@ impl OmeZarrSource {
                 value: voxel_size,
             });
         }
-        let array = Array::open(storage.clone(), &format!("/{}", path.trim_matches('/')))
-            .map_err(|e| OmeZarrError::Read {
-                name: name.to_string(),
-                message: e.to_string(),
+        let array =
+            Array::open(storage.clone(), &format!("/{}", path.trim_matches('/'))).map_err(|e| {
+                OmeZarrError::Read {
+                    name: name.to_string(),
+                    message: e.to_string(),
+                }
             })?;
         let shape = array.shape();
         if shape.len() != 3 {
@@ -345,8 +347,7 @@ mod tests {
     #[test]
     fn zarray_has_the_reference_fields() {
         let v: Value =
-            serde_json::from_str(&zarray_json([10, 8, 6], [256, 256, 256], ZarrDtype::F4))
-                .unwrap();
+            serde_json::from_str(&zarray_json([10, 8, 6], [256, 256, 256], ZarrDtype::F4)).unwrap();
         assert_eq!(v["chunks"], json!([256, 256, 256]));
         assert_eq!(v["shape"], json!([10, 8, 6]));
         assert_eq!(v["dtype"], "<f4");
