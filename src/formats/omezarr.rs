@@ -426,7 +426,7 @@ mod tests {
         )
         .unwrap();
         // One chunk (2,4,4), padded beyond y=3.
-        let mut chunk = vec![0u16; 32];
+        let mut chunk = [0u16; 32];
         for z in 0..2 {
             for y in 0..3 {
                 for x in 0..4 {

@@ -223,7 +223,8 @@ pub fn round3(v: f64) -> f64 {
     format!("{v:.3}").parse().unwrap_or(v)
 }
 
-/// A validated, opened source.
+/// A validated, opened source (one per run, so the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
 enum Opened {
     Mrc(mrc::MrcInfo),
     Zarr(OmeZarrSource),

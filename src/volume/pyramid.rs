@@ -123,7 +123,7 @@ pub fn pool_chunk_into<T: VoxelType>(
     off: [usize; 3],
 ) {
     let [cz, cy, cx] = dims;
-    debug_assert!(cz % bz == 0 && cy % 2 == 0 && cx % 2 == 0);
+    debug_assert!(cz.is_multiple_of(bz) && cy.is_multiple_of(2) && cx.is_multiple_of(2));
     let (nz, ny, nx) = (cz / bz, cy / 2, cx / 2);
     let mut rows: Vec<&[T]> = Vec::with_capacity(2 * bz);
     for z in 0..nz {
@@ -174,7 +174,9 @@ impl Geometry {
 
     /// Any chunking (tests use small chunks); chunk dims must be multiples of the block.
     pub fn with_chunk(shape0: [usize; 3], chunk: [usize; 3], bz: usize) -> Self {
-        assert!(chunk[0] % bz == 0 && chunk[1] % 2 == 0 && chunk[2] % 2 == 0);
+        assert!(
+            chunk[0].is_multiple_of(bz) && chunk[1].is_multiple_of(2) && chunk[2].is_multiple_of(2)
+        );
         let mut shapes = vec![shape0];
         for _ in 1..LEVELS {
             shapes.push(next_shape(*shapes.last().unwrap(), bz));
