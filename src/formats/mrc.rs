@@ -784,7 +784,18 @@ impl MrcWriter {
         write_all_at(&self.file, &buf, off)
     }
 
-    /// Patches dmin/dmax/dmean/rms into the header, flushes, and returns the final header.
+    /// Writes little-endian voxel bytes (whole rows) starting at row `y0` of section `z`.
+    /// Thread-safe.
+    pub fn write_rows_bytes(&self, z: usize, y0: usize, bytes: &[u8]) -> io::Result<()> {
+        let [_, ny, nx] = self.shape_zyx;
+        let es = MrcMode::from_code(self.header.mode).map_or(1, |m| m.elem_size());
+        debug_assert_eq!(bytes.len() % (nx * es), 0);
+        let off = self.data_offset + ((z * ny + y0) * nx * es) as u64;
+        write_all_at(&self.file, bytes, off)
+    }
+
+    /// Patches dmin/dmax/dmean/rms into the header and returns the final header. Durability
+    /// (fsync) is left to whoever publishes the file.
     pub fn finish(mut self, stats: &DataStats) -> io::Result<(PathBuf, MrcHeader)> {
         if stats.count > 0 {
             self.header.dmin = stats.min as f32;
@@ -793,7 +804,6 @@ impl MrcWriter {
             self.header.rms = stats.std() as f32;
         }
         write_all_at(&self.file, &self.header.to_bytes(), 0)?;
-        self.file.sync_data()?;
         Ok((self.path, self.header))
     }
 }

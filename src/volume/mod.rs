@@ -22,7 +22,7 @@ use crate::formats::mrc::{
     MrcWriter, TIMESTAMP_RANGE,
 };
 use crate::formats::omezarr::{self, OmeZarrError, OmeZarrSource};
-use pyramid::{pool_chunk_into, Geometry, VoxelType, LEVELS};
+use pyramid::{pool_chunk_into_par, Geometry, VoxelType, LEVELS};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::ops::Range;
@@ -295,8 +295,18 @@ impl RowSource for MrcRows<'_> {
     fn read_rows(&self, z: usize, y: Range<usize>, out: &mut [f32]) -> Result<(), VolumeError> {
         let [_, ny, nx] = self.info.shape_zyx;
         let es = self.info.mode.elem_size();
-        let mut raw = vec![0u8; y.len() * nx * es];
         let off = self.info.data_offset + ((z * ny + y.start) * nx * es) as u64;
+        if self.info.mode == MrcMode::Float32
+            && cfg!(target_endian = "little")
+            && !self.info.big_endian
+        {
+            // Native float32: read straight into the output.
+            return self
+                .src
+                .read_at(off, pyramid::f32_bytes_mut(out))
+                .map_err(|e| self.info.io_err(e).into());
+        }
+        let mut raw = vec![0u8; y.len() * nx * es];
         self.src
             .read_at(off, &mut raw)
             .map_err(|e| self.info.io_err(e))?;
@@ -442,19 +452,19 @@ fn run(
         mrc_extra,
     };
     match kind {
-        VolumeKind::Tomogram => ctx.stream::<f32>(&*rows, false, &|v| v),
-        VolumeKind::TiltSeries => ctx.stream::<f32>(&*rows, true, &|v| v),
+        VolumeKind::Tomogram => ctx.stream::<f32, _>(&*rows, false, |v| v),
+        VolumeKind::TiltSeries => ctx.stream::<f32, _>(&*rows, true, |v| v),
         VolumeKind::SemanticMask { label, threshold } => match threshold {
             Some(t) => {
                 let t = t as f32;
-                ctx.stream::<i8>(&*rows, false, &move |v| i8::from(v >= t))
+                ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v >= t))
             }
             None => {
                 let l = label as f32;
-                ctx.stream::<i8>(&*rows, false, &move |v| i8::from(v == l))
+                ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v == l))
             }
         },
-        VolumeKind::InstanceMask => ctx.stream::<u16>(&*rows, false, &|v| v as u16),
+        VolumeKind::InstanceMask => ctx.stream::<u16, _>(&*rows, false, |v| v as u16),
     }
 }
 
@@ -477,10 +487,13 @@ struct Acc {
 }
 
 /// The state of one streaming run.
-struct Run<'a, T: VoxelType> {
+struct Run<'a, T: VoxelType, M> {
     name: &'a str,
     rows: &'a dyn RowSource,
-    map: &'a (dyn Fn(f32) -> T + Sync),
+    map: M,
+    /// Spare chunk buffers (all levels share the chunk shape), so big buffers are not
+    /// re-faulted for every chunk row.
+    pool: Mutex<Vec<Vec<T>>>,
     geo: Geometry,
     /// Levels written to zarr (0 when zarr is off: only level 0 is streamed).
     zarr_levels: usize,
@@ -495,11 +508,11 @@ struct Run<'a, T: VoxelType> {
 }
 
 impl Ctx<'_> {
-    fn stream<T: VoxelType>(
+    fn stream<T: VoxelType, M: Fn(f32) -> T + Sync>(
         self,
         rows: &dyn RowSource,
         tilt_series: bool,
-        map: &(dyn Fn(f32) -> T + Sync),
+        map: M,
     ) -> Result<VolumeOutputs, VolumeError> {
         let mut geo = Geometry::new(self.shape, tilt_series);
         if let Some(chunk) = self.opts.chunk {
@@ -552,6 +565,7 @@ impl Ctx<'_> {
             name: self.name,
             rows,
             map,
+            pool: Mutex::new(Vec::new()),
             zarr_levels: if self.opts.write_zarr { LEVELS } else { 0 },
             zarr_root,
             zarr_rel: zarr_rel.clone(),
@@ -571,7 +585,8 @@ impl Ctx<'_> {
         let g = run.geo.grid(top);
         for zc in 0..g[0] {
             for yc in 0..g[1] {
-                run.chunk_row(top, zc, yc)?;
+                let band = run.chunk_row(top, zc, yc)?;
+                run.pool.lock().expect("pool lock").extend(band);
             }
         }
         let Run {
@@ -690,14 +705,14 @@ fn hash_mrc(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((size, hasher.finalize().to_hex().to_string()))
 }
 
-impl<T: VoxelType> Run<'_, T> {
+impl<T: VoxelType, M: Fn(f32) -> T + Sync> Run<'_, T, M> {
     /// Produces chunk row (`zc`, `yc`) of `level`: fills it (level 0) or pools its children into
     /// it, writes its chunks, and returns the buffers (one per x chunk) for the parent.
     fn chunk_row(&self, level: usize, zc: usize, yc: usize) -> Result<Vec<Vec<T>>, VolumeError> {
         let geo = &self.geo;
         let gx = geo.grid(level)[2];
         let mut band: Vec<Vec<T>> = (0..gx)
-            .map(|_| vec![T::default(); geo.chunk_len()])
+            .map(|xc| self.take_buffer(self.is_edge(level, [zc, yc, xc])))
             .collect();
         if level == 0 {
             self.fill_level0(zc, yc, &mut band)?;
@@ -711,15 +726,15 @@ impl<T: VoxelType> Run<'_, T> {
                         continue;
                     }
                     let child = self.chunk_row(level - 1, czc, cyc)?;
-                    let off_zy = [dz * cz / geo.bz, dy * cy / 2];
-                    band.par_iter_mut().enumerate().for_each(|(p, dst)| {
+                    for (p, dst) in band.iter_mut().enumerate() {
                         for dx in 0..2 {
                             if let Some(src) = child.get(2 * p + dx) {
-                                let off = [off_zy[0], off_zy[1], dx * cx / 2];
-                                pool_chunk_into(src, geo.chunk, geo.bz, dst, off);
+                                let off = [dz * cz / geo.bz, dy * cy / 2, dx * cx / 2];
+                                pool_chunk_into_par(src, geo.chunk, geo.bz, dst, off);
                             }
                         }
-                    });
+                    }
+                    self.pool.lock().expect("pool lock").extend(child);
                 }
             }
         }
@@ -727,6 +742,31 @@ impl<T: VoxelType> Run<'_, T> {
             self.write_chunks(level, zc, yc, &band)?;
         }
         Ok(band)
+    }
+
+    /// A chunk buffer; `zero` when the chunk will not be fully overwritten (edges).
+    fn take_buffer(&self, zero: bool) -> Vec<T> {
+        match self.pool.lock().expect("pool lock").pop() {
+            Some(mut b) => {
+                if zero {
+                    b.fill(T::default());
+                }
+                b
+            }
+            None => vec![T::default(); self.geo.chunk_len()],
+        }
+    }
+
+    /// True when chunk `idx` of `level` is not entirely covered by data (level 0) or by child
+    /// chunks (pooled levels), so its buffer must start zeroed.
+    fn is_edge(&self, level: usize, idx: [usize; 3]) -> bool {
+        let geo = &self.geo;
+        if level == 0 {
+            (0..3).any(|a| (idx[a] + 1) * geo.chunk[a] > geo.shapes[0][a])
+        } else {
+            let g = geo.grid(level - 1);
+            idx[0] * geo.bz + geo.bz > g[0] || idx[1] * 2 + 2 > g[1] || idx[2] * 2 + 2 > g[2]
+        }
     }
 
     /// Reads the source rows of chunk row (`zc`, `yc`) of level 0 into `band`, writing the MRC

@@ -23,6 +23,22 @@ pub trait VoxelType: MrcElem + Default + PartialEq + std::fmt::Debug {
     fn label(self) -> u16;
     /// Little-endian bytes of a buffer.
     fn le_bytes(values: &[Self]) -> Cow<'_, [u8]>;
+    /// Converts source values (float32) with `map`, reusing the buffer when `Self` is f32.
+    fn map_buf(values: Vec<f32>, map: &impl Fn(f32) -> Self) -> Vec<Self> {
+        values.into_iter().map(map).collect()
+    }
+}
+
+/// The bytes of a float32 buffer, for reading native little-endian data straight into it.
+pub fn f32_bytes_mut(values: &mut [f32]) -> &mut [u8] {
+    // SAFETY: every bit pattern is a valid f32 and u8; the length covers exactly the values'
+    // memory, and u8 has alignment 1.
+    unsafe {
+        std::slice::from_raw_parts_mut(
+            values.as_mut_ptr().cast::<u8>(),
+            std::mem::size_of_val(values),
+        )
+    }
 }
 
 /// Reinterprets plain numeric values as bytes (little-endian hosts only).
@@ -66,6 +82,10 @@ impl VoxelType for f32 {
     }
     fn label(self) -> u16 {
         0
+    }
+    fn map_buf(mut values: Vec<f32>, map: &impl Fn(f32) -> f32) -> Vec<f32> {
+        values.iter_mut().for_each(|v| *v = map(*v));
+        values
     }
     fn le_bytes(values: &[f32]) -> Cow<'_, [u8]> {
         #[cfg(target_endian = "little")]
@@ -139,6 +159,27 @@ pub fn pool_chunk_into<T: VoxelType>(
             T::pool_row(&rows, &mut dst[o..o + nx]);
         }
     }
+}
+
+/// [`pool_chunk_into`] with the output planes spread over the rayon pool.
+pub fn pool_chunk_into_par<T: VoxelType>(
+    src: &[T],
+    dims: [usize; 3],
+    bz: usize,
+    dst: &mut [T],
+    off: [usize; 3],
+) {
+    use rayon::prelude::*;
+    let [cz, cy, cx] = dims;
+    let plane = cy * cx;
+    dst.par_chunks_mut(plane)
+        .skip(off[0])
+        .take(cz / bz)
+        .enumerate()
+        .for_each(|(z, dst_plane)| {
+            let src_planes = &src[z * bz * plane..(z + 1) * bz * plane];
+            pool_chunk_into(src_planes, [bz, cy, cx], bz, dst_plane, [0, off[1], off[2]]);
+        });
 }
 
 /// Shape of the next level: ceil division by the block.
@@ -279,6 +320,20 @@ mod tests {
         assert!((parent[((2 + 1) * 6 + 2) * 8 + 4 + 3] - e).abs() < 1e-6);
         // Outside the octant stays untouched.
         assert_eq!(parent[0], 0.0);
+    }
+
+    #[test]
+    fn parallel_pooling_equals_sequential() {
+        let dims = [8, 6, 10];
+        let src: Vec<f32> = (0..480).map(|i| ((i * 31) % 17) as f32).collect();
+        for (bz, off) in [(2, [4, 3, 5]), (1, [0, 0, 5])] {
+            let mut a = vec![0f32; 480];
+            let mut b = vec![0f32; 480];
+            pool_chunk_into(&src, dims, bz, &mut a, off);
+            pool_chunk_into_par(&src, dims, bz, &mut b, off);
+            assert_eq!(a, b);
+            assert!(a.iter().any(|&v| v != 0.0));
+        }
     }
 
     #[test]
