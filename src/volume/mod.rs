@@ -788,45 +788,48 @@ impl<T: VoxelType, M: Fn(f32) -> T + Sync> Run<'_, T, M> {
         let partial: Vec<Result<(DataStats, Vec<u64>), VolumeError>> = planes
             .into_par_iter()
             .enumerate()
-            .map(|(dz, mut chunk_planes)| {
-                let zi = z.start + dz;
-                let mut f = vec![0f32; h * nx];
-                self.rows.read_rows(zi, y.clone(), &mut f)?;
-                let t: Vec<T> = f.iter().map(|&v| (self.map)(v)).collect();
-                drop(f);
-                if let Some(w) = &self.mrc {
-                    w.write_rows(zi, y.start, &t)
-                        .map_err(|source| VolumeError::Write {
-                            name: self.name.to_string(),
-                            path: self.mrc_path.clone(),
-                            source,
-                        })?;
-                }
-                let stats = DataStats::from_values(&t);
-                let mut labels = Vec::new();
-                if T::LABELS {
-                    labels = vec![0u64; 1024];
-                    for &v in &t {
-                        let l = v.label();
-                        labels[usize::from(l / 64)] |= 1 << (l % 64);
+            .map_init(
+                || (Vec::<f32>::new(), Vec::<T>::new()),
+                |(f, scratch), (dz, mut chunk_planes)| {
+                    let zi = z.start + dz;
+                    f.resize(h * nx, 0.0);
+                    self.rows.read_rows(zi, y.clone(), f)?;
+                    let t: &[T] = T::map_slice(f, &self.map, scratch);
+                    if let Some(w) = &self.mrc {
+                        w.write_rows_bytes(zi, y.start, &T::le_bytes(t))
+                            .map_err(|source| VolumeError::Write {
+                                name: self.name.to_string(),
+                                path: self.mrc_path.clone(),
+                                source,
+                            })?;
                     }
-                }
-                for (j, plane) in chunk_planes.iter_mut().enumerate() {
-                    let xs = j * cx;
-                    let w = cx.min(nx - xs);
-                    for r in 0..h {
-                        plane[r * cx..r * cx + w].copy_from_slice(&t[r * nx + xs..r * nx + xs + w]);
+                    let stats = DataStats::from_values(t);
+                    let mut labels = Vec::new();
+                    if T::LABELS {
+                        labels = vec![0u64; 1024];
+                        for &v in t {
+                            let l = v.label();
+                            labels[usize::from(l / 64)] |= 1 << (l % 64);
+                        }
                     }
-                }
-                if let (Some(sum), true) = (&self.key_sum, self.key_z.contains(&zi)) {
-                    let mut s = sum.lock().expect("key lock");
-                    let rows = &mut s[y.start * nx..y.end * nx];
-                    for (a, &v) in rows.iter_mut().zip(&t) {
-                        *a += v.into();
+                    for (j, plane) in chunk_planes.iter_mut().enumerate() {
+                        let xs = j * cx;
+                        let w = cx.min(nx - xs);
+                        for r in 0..h {
+                            plane[r * cx..r * cx + w]
+                                .copy_from_slice(&t[r * nx + xs..r * nx + xs + w]);
+                        }
                     }
-                }
-                Ok((stats, labels))
-            })
+                    if let (Some(sum), true) = (&self.key_sum, self.key_z.contains(&zi)) {
+                        let mut s = sum.lock().expect("key lock");
+                        let rows = &mut s[y.start * nx..y.end * nx];
+                        for (a, &v) in rows.iter_mut().zip(t) {
+                            *a += v.into();
+                        }
+                    }
+                    Ok((stats, labels))
+                },
+            )
             .collect();
         let mut acc = self.acc.lock().expect("acc lock");
         for p in partial {

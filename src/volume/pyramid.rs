@@ -23,9 +23,16 @@ pub trait VoxelType: MrcElem + Default + PartialEq + std::fmt::Debug {
     fn label(self) -> u16;
     /// Little-endian bytes of a buffer.
     fn le_bytes(values: &[Self]) -> Cow<'_, [u8]>;
-    /// Converts source values (float32) with `map`, reusing the buffer when `Self` is f32.
-    fn map_buf(values: Vec<f32>, map: &impl Fn(f32) -> Self) -> Vec<Self> {
-        values.into_iter().map(map).collect()
+    /// Converts source values (float32) with `map`: in place when `Self` is f32, else into
+    /// `scratch`.
+    fn map_slice<'a>(
+        values: &'a mut [f32],
+        map: &impl Fn(f32) -> Self,
+        scratch: &'a mut Vec<Self>,
+    ) -> &'a [Self] {
+        scratch.clear();
+        scratch.extend(values.iter().map(|&v| map(v)));
+        scratch
     }
 }
 
@@ -83,7 +90,11 @@ impl VoxelType for f32 {
     fn label(self) -> u16 {
         0
     }
-    fn map_buf(mut values: Vec<f32>, map: &impl Fn(f32) -> f32) -> Vec<f32> {
+    fn map_slice<'a>(
+        values: &'a mut [f32],
+        map: &impl Fn(f32) -> f32,
+        _scratch: &'a mut Vec<f32>,
+    ) -> &'a [f32] {
         values.iter_mut().for_each(|v| *v = map(*v));
         values
     }
