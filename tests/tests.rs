@@ -4,7 +4,8 @@
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
-//! - `validate`: `ingest validate` over the real configs in `../shared`.
+//! - `validate`: `ingest validate` over the real configs in `../shared`;
+//! - `volume_readers`: volume outputs read back by zarr-python and mrcfile (test venv).
 
 mod common;
 
@@ -14,3 +15,4 @@ mod engine;
 mod explain;
 mod key_vectors;
 mod validate;
+mod volume_readers;

@@ -5,6 +5,8 @@ pub mod ctf;
 pub mod error;
 pub mod frames;
 pub mod mdoc;
+pub mod mrc;
+pub mod omezarr;
 pub mod tilts;
 
 pub use error::FormatError;

@@ -1,0 +1,479 @@
+//! Key images (spec §9): the four `key-photo-{name}.png` previews of a tomogram.
+//!
+//! Why a [`KeySlab`]: the preview is the sum of the central 40 sections, and the streaming
+//! conversion sees every section anyway, so `standardize` can return the summed slab and the key
+//! images need no second read of the volume. Rendering follows the reference's contract (sizes,
+//! crop and rotation rules, mean ± 3σ clipping, anti-aliased bilinear resize); pixel parity with
+//! matplotlib is not a goal. Annotation overlays are not drawn (not built yet).
+
+use super::{OutputFile, VolumeError};
+use std::ops::Range;
+use std::path::Path;
+
+/// Depth of the projected slab.
+pub const SLAB_DEPTH: i64 = 40;
+
+/// The central slab of a volume summed over z, row-major `height × width`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeySlab {
+    pub width: usize,
+    pub height: usize,
+    /// Sections summed (Python slice semantics of the reference, see [`slab_range`]).
+    pub z_range: Range<usize>,
+    pub sum: Vec<f64>,
+}
+
+/// Sections `[Z//2 − 20, Z//2 + 20)` with Python slicing: a negative start counts from the end
+/// (the reference's quirk for Z < 40), bounds are clamped, an inverted range is empty.
+pub fn slab_range(nz: usize) -> Range<usize> {
+    let n = nz as i64;
+    let z_min = n / 2 - SLAB_DEPTH / 2;
+    let z_max = z_min + SLAB_DEPTH;
+    let norm = |i: i64| if i < 0 { (i + n).max(0) } else { i.min(n) };
+    let (s, e) = (norm(z_min), norm(z_max));
+    s as usize..e.max(s) as usize
+}
+
+impl KeySlab {
+    /// Sums the slab from a whole level-0 volume in memory (z,y,x, C order), for when the
+    /// streaming conversion did not produce it.
+    pub fn from_volume(data: &[f32], shape_zyx: [usize; 3]) -> Self {
+        let [nz, ny, nx] = shape_zyx;
+        let z_range = slab_range(nz);
+        let mut sum = vec![0f64; ny * nx];
+        for z in z_range.clone() {
+            let plane = &data[z * ny * nx..(z + 1) * ny * nx];
+            for (a, &v) in sum.iter_mut().zip(plane) {
+                *a += f64::from(v);
+            }
+        }
+        Self {
+            width: nx,
+            height: ny,
+            z_range,
+            sum,
+        }
+    }
+
+    /// The gray preview: clip to mean ± 3σ, scale to 0–255, then map to 8 bits as an
+    /// autoscaled gray colormap does (256 levels over the data range).
+    pub fn preview(&self) -> Gray {
+        let n = self.sum.len().max(1) as f64;
+        let mean = self.sum.iter().sum::<f64>() / n;
+        let var = self
+            .sum
+            .iter()
+            .map(|v| (v - mean) * (v - mean))
+            .sum::<f64>()
+            / n;
+        let (lo, hi) = (mean - 3.0 * var.sqrt(), mean + 3.0 * var.sqrt());
+        let scaled: Vec<f64> = self
+            .sum
+            .iter()
+            .map(|&v| {
+                if hi > lo {
+                    255.0 * (v.clamp(lo, hi) - lo) / (hi - lo)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let (mn, mx) = scaled
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let data = scaled
+            .iter()
+            .map(|&v| {
+                if mx > mn {
+                    ((v - mn) / (mx - mn) * 256.0).floor().clamp(0.0, 255.0) as u8
+                } else {
+                    0
+                }
+            })
+            .collect();
+        Gray {
+            width: self.width,
+            height: self.height,
+            data,
+        }
+    }
+}
+
+/// An 8-bit gray image, row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gray {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<u8>,
+}
+
+/// The four key images of spec §9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyImage {
+    Original,
+    Snapshot,
+    Thumbnail,
+    Expanded,
+}
+
+impl KeyImage {
+    pub const ALL: [KeyImage; 4] = [
+        KeyImage::Original,
+        KeyImage::Snapshot,
+        KeyImage::Thumbnail,
+        KeyImage::Expanded,
+    ];
+    /// Instance name (`key-photo-{name}.png`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::Snapshot => "snapshot",
+            Self::Thumbnail => "thumbnail",
+            Self::Expanded => "expanded",
+        }
+    }
+    /// Target width of the cropped images (`None`: original size, no crop).
+    pub fn width(self) -> Option<usize> {
+        match self {
+            Self::Original => None,
+            Self::Snapshot => Some(512),
+            Self::Thumbnail => Some(134),
+            Self::Expanded => Some(1024),
+        }
+    }
+    /// File name.
+    pub fn file_name(self) -> String {
+        format!("key-photo-{}.png", self.name())
+    }
+}
+
+impl Gray {
+    /// `np.rot90`: 90° counter-clockwise.
+    pub fn rot90(&self) -> Gray {
+        let (h, w) = (self.height, self.width);
+        let mut data = vec![0u8; h * w];
+        for i in 0..w {
+            for j in 0..h {
+                data[i * h + j] = self.data[j * w + (w - 1 - i)];
+            }
+        }
+        Gray {
+            width: h,
+            height: w,
+            data,
+        }
+    }
+
+    /// Centre crop.
+    pub fn crop(&self, x0: usize, y0: usize, w: usize, h: usize) -> Gray {
+        let mut data = Vec::with_capacity(w * h);
+        for y in y0..y0 + h {
+            data.extend_from_slice(&self.data[y * self.width + x0..y * self.width + x0 + w]);
+        }
+        Gray {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    /// Anti-aliased bilinear resize, as `skimage.transform.resize(anti_aliasing=True,
+    /// preserve_range=True)` then a truncating cast: Gaussian prefilter with σ = (factor−1)/2 per
+    /// axis (mirror edges, truncated at 4σ), then bilinear sampling at pixel centres.
+    pub fn resize(&self, width: usize, height: usize) -> Gray {
+        let src: Vec<f64> = self.data.iter().map(|&v| f64::from(v)).collect();
+        let (fy, fx) = (
+            self.height as f64 / height as f64,
+            self.width as f64 / width as f64,
+        );
+        let blurred = gaussian_2d(
+            &src,
+            self.width,
+            self.height,
+            ((fx - 1.0) / 2.0).max(0.0),
+            ((fy - 1.0) / 2.0).max(0.0),
+        );
+        let sample = |o: usize, f: f64, n: usize| -> (usize, usize, f64) {
+            let c = ((o as f64 + 0.5) * f - 0.5).clamp(0.0, (n - 1) as f64);
+            let i0 = c.floor() as usize;
+            let i1 = (i0 + 1).min(n - 1);
+            (i0, i1, c - i0 as f64)
+        };
+        let mut data = Vec::with_capacity(width * height);
+        for oy in 0..height {
+            let (y0, y1, ty) = sample(oy, fy, self.height);
+            for ox in 0..width {
+                let (x0, x1, tx) = sample(ox, fx, self.width);
+                let p = |y: usize, x: usize| blurred[y * self.width + x];
+                let top = p(y0, x0) * (1.0 - tx) + p(y0, x1) * tx;
+                let bot = p(y1, x0) * (1.0 - tx) + p(y1, x1) * tx;
+                data.push((top * (1.0 - ty) + bot * ty).clamp(0.0, 255.0) as u8);
+            }
+        }
+        Gray {
+            width,
+            height,
+            data,
+        }
+    }
+
+    /// Gray → RGB (the preview has no overlays, so all channels are equal).
+    pub fn to_rgb(&self) -> Vec<u8> {
+        self.data.iter().flat_map(|&v| [v, v, v]).collect()
+    }
+}
+
+/// Mirror index (`d c b | a b c d | c b a`).
+fn mirror(i: i64, n: usize) -> usize {
+    if n == 1 {
+        return 0;
+    }
+    let period = 2 * (n as i64 - 1);
+    let m = i.rem_euclid(period);
+    (if m >= n as i64 { period - m } else { m }) as usize
+}
+
+fn kernel(sigma: f64) -> Vec<f64> {
+    let r = (4.0 * sigma + 0.5) as i64;
+    let w: Vec<f64> = (-r..=r)
+        .map(|i| (-0.5 * (i * i) as f64 / (sigma * sigma)).exp())
+        .collect();
+    let s: f64 = w.iter().sum();
+    w.into_iter().map(|v| v / s).collect()
+}
+
+fn gaussian_2d(src: &[f64], w: usize, h: usize, sx: f64, sy: f64) -> Vec<f64> {
+    let mut out = src.to_vec();
+    if sx > 0.0 {
+        let k = kernel(sx);
+        let r = (k.len() / 2) as i64;
+        let prev = out.clone();
+        for y in 0..h {
+            for x in 0..w {
+                out[y * w + x] = k
+                    .iter()
+                    .enumerate()
+                    .map(|(j, kv)| kv * prev[y * w + mirror(x as i64 + j as i64 - r, w)])
+                    .sum();
+            }
+        }
+    }
+    if sy > 0.0 {
+        let k = kernel(sy);
+        let r = (k.len() / 2) as i64;
+        let prev = out.clone();
+        for y in 0..h {
+            for x in 0..w {
+                out[y * w + x] = k
+                    .iter()
+                    .enumerate()
+                    .map(|(j, kv)| kv * prev[mirror(y as i64 + j as i64 - r, h) * w + x])
+                    .sum();
+            }
+        }
+    }
+    out
+}
+
+/// Applies the §9 post-processing of one key image to the preview.
+pub fn process(preview: &Gray, which: KeyImage) -> Gray {
+    let Some(width) = which.width() else {
+        // Original: width = the tomogram's X, which the preview already has.
+        return preview.clone();
+    };
+    let img = if preview.height > preview.width {
+        preview.rot90()
+    } else {
+        preview.clone()
+    };
+    let k = img.width.min(img.height) / 4;
+    let (w, h) = (4 * k, 3 * k);
+    let cropped = img.crop((img.width - w) / 2, (img.height - h) / 2, w, h);
+    if w == 0 {
+        return cropped;
+    }
+    let height = (h as f64 * (width as f64 / w as f64)).round_ties_even() as usize;
+    cropped.resize(width, height)
+}
+
+/// Encodes an 8-bit RGB PNG.
+pub fn encode_png(img: &Gray) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, img.width as u32, img.height as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header()?;
+        w.write_image_data(&img.to_rgb())?;
+        w.finish()?;
+    }
+    Ok(out)
+}
+
+/// Renders and writes the four `key-photo-{name}.png` into `dir`; returns them in §9 order.
+pub fn write_key_images(
+    slab: &KeySlab,
+    dir: &Path,
+    name: &str,
+) -> Result<Vec<OutputFile>, VolumeError> {
+    let preview = slab.preview();
+    let mut files = Vec::new();
+    for which in KeyImage::ALL {
+        let png = encode_png(&process(&preview, which)).map_err(|e| VolumeError::KeyImage {
+            name: name.to_string(),
+            message: e.to_string(),
+        })?;
+        let path = dir.join(which.file_name());
+        let file = super::write_file(&path, which.file_name(), &png).map_err(|source| {
+            VolumeError::Write {
+                name: name.to_string(),
+                path: path.clone(),
+                source,
+            }
+        })?;
+        files.push(file);
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_size(bytes: &[u8]) -> (u32, u32, png::ColorType) {
+        let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+        let reader = dec.read_info().unwrap();
+        let info = reader.info();
+        (info.width, info.height, info.color_type)
+    }
+
+    #[test]
+    fn slab_range_follows_python_slicing() {
+        assert_eq!(slab_range(100), 30..70);
+        assert_eq!(slab_range(41), 0..40);
+        // Z = 30: start −5 → 25, end 35 → 30 (the reference quirk).
+        assert_eq!(slab_range(30), 25..30);
+        assert_eq!(slab_range(10), 0..10);
+        assert_eq!(slab_range(1), 0..1);
+    }
+
+    #[test]
+    fn slab_sums_the_central_sections() {
+        let shape = [50, 2, 3];
+        let data: Vec<f32> = (0..300).map(|i| (i / 6) as f32).collect(); // value = z
+        let s = KeySlab::from_volume(&data, shape);
+        assert_eq!(s.z_range, 5..45);
+        let want: f64 = (5..45).map(f64::from).sum();
+        assert!(s.sum.iter().all(|&v| v == want));
+    }
+
+    #[test]
+    fn preview_clips_and_spans_the_gray_range() {
+        let mut sum: Vec<f64> = (0..100).map(f64::from).collect();
+        sum[0] = -1e6; // outlier, clipped to mean − 3σ
+        let slab = KeySlab {
+            width: 10,
+            height: 10,
+            z_range: 0..1,
+            sum,
+        };
+        let g = slab.preview();
+        assert_eq!(g.data[0], 0);
+        assert_eq!(*g.data.iter().max().unwrap(), 255);
+        assert!(g.data[1..].windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn sizes_crops_and_rotation_follow_the_contract() {
+        // Wider than tall: 1000 x 600 → k = 150, crop 600 x 450.
+        let wide = Gray {
+            width: 1000,
+            height: 600,
+            data: vec![100; 600_000],
+        };
+        let sizes: Vec<(usize, usize)> = KeyImage::ALL
+            .iter()
+            .map(|&k| {
+                let g = process(&wide, k);
+                (g.width, g.height)
+            })
+            .collect();
+        assert_eq!(
+            sizes,
+            vec![(1000, 600), (512, 384), (134, 100), (1024, 768)]
+        );
+        // A constant image stays constant through blur and resize.
+        assert!(process(&wide, KeyImage::Thumbnail)
+            .data
+            .iter()
+            .all(|&v| v == 100));
+
+        // Taller than wide: rotated first, so the result is still landscape.
+        let mut tall = Gray {
+            width: 300,
+            height: 500,
+            data: vec![0; 150_000],
+        };
+        tall.data[0] = 255; // top-left corner → bottom-left after a CCW turn
+        let r = tall.rot90();
+        assert_eq!((r.width, r.height), (500, 300));
+        assert_eq!(r.data[299 * 500], 255);
+        let s = process(&tall, KeyImage::Snapshot);
+        assert_eq!((s.width, s.height), (512, 384));
+    }
+
+    #[test]
+    fn resize_is_anti_aliased() {
+        // A one-pixel checkerboard averages to mid-gray when shrunk 8x.
+        let data: Vec<u8> = (0..64 * 64)
+            .map(|i| if (i / 64 + i % 64) % 2 == 0 { 0 } else { 255 })
+            .collect();
+        let g = Gray {
+            width: 64,
+            height: 64,
+            data,
+        };
+        let r = g.resize(8, 8);
+        assert!(
+            r.data.iter().all(|&v| (100..=155).contains(&v)),
+            "{:?}",
+            r.data
+        );
+    }
+
+    #[test]
+    fn writes_four_rgb_pngs() {
+        let dir = tempfile::tempdir().unwrap();
+        let slab = KeySlab {
+            width: 200,
+            height: 120,
+            z_range: 0..40,
+            sum: (0..24_000).map(|i| ((i * 37) % 101) as f64).collect(),
+        };
+        let files = write_key_images(&slab, dir.path(), "tomo.mrc").unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "key-photo-original.png",
+                "key-photo-snapshot.png",
+                "key-photo-thumbnail.png",
+                "key-photo-expanded.png"
+            ]
+        );
+        let sizes: Vec<(u32, u32)> = files
+            .iter()
+            .map(|f| {
+                let bytes = std::fs::read(dir.path().join(&f.path)).unwrap();
+                assert_eq!(bytes.len() as u64, f.size);
+                assert_eq!(blake3::hash(&bytes).to_hex().to_string(), f.blake3);
+                let (w, h, c) = png_size(&bytes);
+                assert_eq!(c, png::ColorType::Rgb);
+                (w, h)
+            })
+            .collect();
+        assert_eq!(sizes, vec![(200, 120), (512, 384), (134, 100), (1024, 768)]);
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Creates the Python venv used by the integration tests to check outputs with the ecosystem's
+# own readers (zarr-python, mrcfile). Python is a test-only dependency, never a runtime one.
+#
+#   tests/python/setup_venv.sh            # venv at <repo>/.venv
+#   CRYOET_TEST_VENV=/path tests/python/setup_venv.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+venv="${CRYOET_TEST_VENV:-$repo/.venv}"
+python="${PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+# Pinned to the reference's lock where it matters (zarr v2 reader; spec header).
+"$venv/bin/python" -m pip install --quiet \
+    "zarr==2.18.7" \
+    "numcodecs" \
+    "mrcfile" \
+    "numpy"
+"$venv/bin/python" - <<'PY'
+import zarr, numcodecs, mrcfile, numpy
+print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
+      "mrcfile", mrcfile.__version__, "numpy", numpy.__version__)
+PY
