@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench volume_kernels` runs the criterion groups. For a one-shot timing with
 //! peak RSS (Linux `VmHWM`) of a given shape, without criterion's repetitions:
-//! `VOLUME_BENCH_ONCE=256x512x512 cargo bench --bench volume_kernels`.
+//! `VOLUME_BENCH_ONCE=256x512x512 cargo bench --bench volume_kernels` (`VOLUME_BENCH_ROUNDS`
+//! rounds, default 5; input in `VOLUME_BENCH_DIR`, default /tmp).
 
 use criterion::{criterion_group, Criterion, Throughput};
 use cryoet_ingest::formats::mrc::{MrcHeader, HEADER_LEN};
@@ -147,7 +148,11 @@ fn main() {
         make_mrc(&src, shape);
         let rss_before = peak_rss_mib();
         let mut ratios = Vec::new();
-        for round in 0..5 {
+        let rounds: usize = std::env::var("VOLUME_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(5);
+        for round in 0..rounds {
             let out = tempfile::tempdir_in(dir.path()).unwrap();
             let t = Instant::now();
             let bytes = floor(&src, out.path());
