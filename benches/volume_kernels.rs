@@ -36,16 +36,7 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
 /// Writes a float32 MRC of `shape` section by section (bounded memory).
 fn make_mrc(path: &Path, shape: [usize; 3]) {
     let [nz, ny, nx] = shape;
-    let h = MrcHeader {
-        nx: nx as i32,
-        ny: ny as i32,
-        nz: nz as i32,
-        mx: nx as i32,
-        my: ny as i32,
-        mz: nz as i32,
-        cella: [nx as f32 * 10.0, ny as f32 * 10.0, nz as f32 * 10.0],
-        ..MrcHeader::default()
-    };
+    let h = MrcHeader::for_volume(shape, 2, 10.0);
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     f.write_all(&h.to_bytes()).unwrap();
     for z in 0..nz {

@@ -5,6 +5,7 @@
 //! mdocs, IMOD `.xf`/`.tlt`/`.rawtlt`, CTFFIND4 text. Contents come from a seeded generator, so
 //! the same arguments always give the same bytes.
 
+use crate::formats::mrc::{DataStats, MrcHeader};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -59,49 +60,21 @@ impl Rng {
     }
 }
 
-/// An MRC2014 file (mode 2, float32) holding `data` of shape (z, y, x).
+/// An MRC2014 file (mode 2, float32) holding `data` of shape (z, y, x), with its statistics.
 pub fn mrc_bytes(shape: [usize; 3], voxel: f32, data: &[f32], ispg: i32) -> Vec<u8> {
-    let [nz, ny, nx] = shape;
-    assert_eq!(data.len(), nx * ny * nz, "data matches shape");
-    let mut h = vec![0u8; 1024];
-    let mut put_i = |o: usize, v: i32| h[o..o + 4].copy_from_slice(&v.to_le_bytes());
-    put_i(0, nx as i32);
-    put_i(4, ny as i32);
-    put_i(8, nz as i32);
-    put_i(12, 2);
-    put_i(28, nx as i32);
-    put_i(32, ny as i32);
-    put_i(36, nz as i32);
-    put_i(64, 1);
-    put_i(68, 2);
-    put_i(72, 3);
-    put_i(88, ispg);
-    put_i(108, 20140);
-    let (min, max, sum) = data
-        .iter()
-        .fold((f32::MAX, f32::MIN, 0f64), |(a, b, s), &v| {
-            (a.min(v), b.max(v), s + f64::from(v))
-        });
-    let mean = (sum / data.len().max(1) as f64) as f32;
-    let var = data
-        .iter()
-        .map(|&v| f64::from(v - mean).powi(2))
-        .sum::<f64>()
-        / data.len().max(1) as f64;
-    let mut put_f = |o: usize, v: f32| h[o..o + 4].copy_from_slice(&v.to_le_bytes());
-    put_f(40, voxel * nx as f32);
-    put_f(44, voxel * ny as f32);
-    put_f(48, voxel * nz as f32);
-    for o in [52, 56, 60] {
-        put_f(o, 90.0);
-    }
-    put_f(76, min);
-    put_f(80, max);
-    put_f(84, mean);
-    put_f(216, var.sqrt() as f32);
-    h[208..212].copy_from_slice(b"MAP ");
-    h[212..216].copy_from_slice(&[0x44, 0x44, 0, 0]);
-    let mut out = h;
+    assert_eq!(
+        data.len(),
+        shape.iter().product::<usize>(),
+        "data matches shape"
+    );
+    let stats = DataStats::from_values(data);
+    let mut h = MrcHeader::for_volume(shape, 2, voxel);
+    h.ispg = ispg;
+    h.dmin = stats.min as f32;
+    h.dmax = stats.max as f32;
+    h.dmean = stats.mean as f32;
+    h.rms = stats.std() as f32;
+    let mut out = h.to_bytes().to_vec();
     out.reserve(data.len() * 4);
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());

@@ -4,7 +4,7 @@
 //! Needs the test venv: run `tests/python/setup_venv.sh` (venv at `$CRYOET_TEST_VENV`, default
 //! `<repo>/.venv`). A missing venv fails the tests; it never skips them.
 
-use cryoet_ingest::formats::mrc::{MrcHeader, MACHST_LE};
+use cryoet_ingest::formats::mrc::MrcHeader;
 use cryoet_ingest::volume::{standardize, VolumeKind, VolumeOptions, VolumeOutputs, VolumeSource};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -48,19 +48,7 @@ fn write_mrc(
     data: &[u8],
     edit: impl FnOnce(&mut MrcHeader),
 ) {
-    let [nz, ny, nx] = shape_zyx;
-    let mut h = MrcHeader {
-        nx: nx as i32,
-        ny: ny as i32,
-        nz: nz as i32,
-        mx: nx as i32,
-        my: ny as i32,
-        mz: nz as i32,
-        mode,
-        cella: [vs * nx as f32, vs * ny as f32, vs * nz as f32],
-        machst: MACHST_LE,
-        ..MrcHeader::default()
-    };
+    let mut h = MrcHeader::for_volume(shape_zyx, mode, vs);
     edit(&mut h);
     let mut out = h.to_bytes().to_vec();
     out.resize(1024 + h.nsymbt.max(0) as usize, 0x5a);

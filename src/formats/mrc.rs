@@ -268,6 +268,23 @@ impl Fields<'_> {
 }
 
 impl MrcHeader {
+    /// A header for a new volume of `shape_zyx` in `mode` at `voxel` Å (cella = voxel × dims),
+    /// with mrcfile's defaults for every other field.
+    pub fn for_volume(shape_zyx: [usize; 3], mode: i32, voxel: f32) -> Self {
+        let [nz, ny, nx] = shape_zyx.map(|n| n as i32);
+        Self {
+            nx,
+            ny,
+            nz,
+            mx: nx,
+            my: ny,
+            mz: nz,
+            mode,
+            cella: [voxel * nx as f32, voxel * ny as f32, voxel * nz as f32],
+            ..Self::default()
+        }
+    }
+
     /// True when the machine stamp says big-endian (0x11 0x11); anything else reads as
     /// little-endian, as mrcfile does in permissive mode.
     pub fn is_big_endian(bytes: &[u8; HEADER_LEN]) -> bool {
@@ -836,21 +853,8 @@ mod tests {
         data: &[u8],
         edit: impl FnOnce(&mut MrcHeader),
     ) -> Vec<u8> {
-        let mut h = MrcHeader {
-            nx: shape_xyz[0],
-            ny: shape_xyz[1],
-            nz: shape_xyz[2],
-            mx: shape_xyz[0],
-            my: shape_xyz[1],
-            mz: shape_xyz[2],
-            mode,
-            cella: [
-                2.5 * shape_xyz[0] as f32,
-                2.5 * shape_xyz[1] as f32,
-                2.5 * shape_xyz[2] as f32,
-            ],
-            ..MrcHeader::default()
-        };
+        let [x, y, z] = shape_xyz.map(|n| n as usize);
+        let mut h = MrcHeader::for_volume([z, y, x], mode, 2.5);
         edit(&mut h);
         let mut out = h.to_bytes().to_vec();
         out.extend(std::iter::repeat_n(0u8, h.nsymbt.max(0) as usize));

@@ -244,34 +244,34 @@ fn kernel(sigma: f64) -> Vec<f64> {
     w.into_iter().map(|v| v / s).collect()
 }
 
+/// A separable Gaussian blur: one 1-D pass along x, then one along y (mirrored edges).
 fn gaussian_2d(src: &[f64], w: usize, h: usize, sx: f64, sy: f64) -> Vec<f64> {
-    let mut out = src.to_vec();
-    if sx > 0.0 {
-        let k = kernel(sx);
-        let r = (k.len() / 2) as i64;
-        let prev = out.clone();
-        for y in 0..h {
-            for x in 0..w {
-                out[y * w + x] = k
-                    .iter()
-                    .enumerate()
-                    .map(|(j, kv)| kv * prev[y * w + mirror(x as i64 + j as i64 - r, w)])
-                    .sum();
-            }
-        }
+    let along_x = blur_axis(src, w, h, sx, true);
+    blur_axis(&along_x, w, h, sy, false)
+}
+
+/// One 1-D Gaussian pass along x (`along_x`) or y; `sigma <= 0` leaves the image as it is.
+fn blur_axis(src: &[f64], w: usize, h: usize, sigma: f64, along_x: bool) -> Vec<f64> {
+    if sigma <= 0.0 {
+        return src.to_vec();
     }
-    if sy > 0.0 {
-        let k = kernel(sy);
-        let r = (k.len() / 2) as i64;
-        let prev = out.clone();
-        for y in 0..h {
-            for x in 0..w {
-                out[y * w + x] = k
-                    .iter()
-                    .enumerate()
-                    .map(|(j, kv)| kv * prev[mirror(y as i64 + j as i64 - r, h) * w + x])
-                    .sum();
-            }
+    let k = kernel(sigma);
+    let r = (k.len() / 2) as i64;
+    let mut out = vec![0.0; src.len()];
+    for y in 0..h {
+        for x in 0..w {
+            out[y * w + x] = k
+                .iter()
+                .enumerate()
+                .map(|(j, kv)| {
+                    let at = if along_x {
+                        y * w + mirror(x as i64 + j as i64 - r, w)
+                    } else {
+                        mirror(y as i64 + j as i64 - r, h) * w + x
+                    };
+                    kv * src[at]
+                })
+                .sum();
         }
     }
     out

@@ -2,7 +2,7 @@
 //! level spans several chunks and the chunk-row recursion, padding and edges are exercised).
 
 use super::*;
-use crate::formats::mrc::{MrcHeader, MACHST_LE};
+use crate::formats::mrc::MrcHeader;
 use serde_json::Value;
 use std::path::Path;
 use zarrs::array::codec::blosc_decompress_bytes;
@@ -14,19 +14,7 @@ fn mrc(
     data: &[u8],
     edit: impl FnOnce(&mut MrcHeader),
 ) -> Vec<u8> {
-    let [nz, ny, nx] = shape_zyx;
-    let mut h = MrcHeader {
-        nx: nx as i32,
-        ny: ny as i32,
-        nz: nz as i32,
-        mx: nx as i32,
-        my: ny as i32,
-        mz: nz as i32,
-        mode,
-        cella: [1.2344 * nx as f32, 1.2344 * ny as f32, 1.2344 * nz as f32],
-        machst: MACHST_LE,
-        ..MrcHeader::default()
-    };
+    let mut h = MrcHeader::for_volume(shape_zyx, mode, 1.2344);
     edit(&mut h);
     let mut out = h.to_bytes().to_vec();
     out.resize(1024 + h.nsymbt.max(0) as usize, 0);
