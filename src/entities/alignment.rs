@@ -166,19 +166,17 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             json!(copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>()),
         );
         if let (Some(object), Some(vs)) = (&tomo_object, vs) {
-            let header = io.input.read_range(&object.key, 0, 12)?;
-            if header.len() < 12 {
-                return Err(BuildError::Invalid(format!(
-                    "{}: MRC header truncated",
-                    io.input.describe(&object.key)
-                )));
-            }
-            let dim =
-                |o: usize| f64::from(i32::from_le_bytes(header[o..o + 4].try_into().unwrap()));
-            let vs = (vs * 1000.0).round() / 1000.0;
+            // Only the header of the tomogram's source is read, checked against its listing.
+            let source = io.input.open_ranged(object)?;
+            let name = io.input.describe(&object.key);
+            let header =
+                crate::volume::read_header(&crate::volume::VolumeSource::Mrc(&source), &name)
+                    .map_err(|e| BuildError::Invalid(e.to_string()))?;
+            let vs = crate::volume::round3(vs);
+            let size = header.size;
             extra.insert(
                 "volume_dimension".into(),
-                json!({"x": vs * dim(0), "y": vs * dim(4), "z": vs * dim(8)}),
+                json!({"x": vs * size.x as f64, "y": vs * size.y as f64, "z": vs * size.z as f64}),
             );
         }
         for (k, v) in crate::formats::alignment::missing_alignment_defaults(&metadata) {

@@ -191,7 +191,7 @@ fn basename(key: &str) -> &str {
 /// Python `"{:.3f}".format(round(float(name), 3))`.
 fn voxel_name(raw: &str) -> Option<String> {
     let v: f64 = raw.trim().parse().ok()?;
-    Some(format!("{:.3}", (v * 1000.0).round() / 1000.0))
+    Some(format!("{:.3}", crate::volume::round3(v)))
 }
 
 impl Walk<'_> {

@@ -124,11 +124,6 @@ impl<'a> BuildIo<'a> {
         self.staging.publish()?;
         Ok(self.outputs)
     }
-
-    /// Outputs staged so far.
-    pub fn outputs(&self) -> &[OutputEntry] {
-        &self.outputs
-    }
 }
 
 /// The portal's deep merge of extracted fields into a config metadata map.

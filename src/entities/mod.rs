@@ -80,26 +80,6 @@ pub struct TargetContext<'a> {
     pub output: &'a Store,
 }
 
-/// Kinds whose targets this build can construct. The others are discovered only where a
-/// built kind needs them (tilt series and tomograms give IDs and paths to their children), and
-/// listed by `ingest build` as not built yet.
-pub fn kind_is_built(kind: EntityKind) -> bool {
-    use EntityKind::*;
-    matches!(
-        kind,
-        Deposition
-            | Dataset
-            | Run
-            | VoxelSpacing
-            | Gain
-            | CollectionMetadata
-            | Frame
-            | Rawtilt
-            | Ctf
-            | Alignment
-    )
-}
-
 /// Builds the targets of every discovered instance, in discovery order.
 ///
 /// # Errors

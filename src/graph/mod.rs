@@ -137,7 +137,7 @@ fn key_parts(
     t: &TargetSpec,
     settled: &HashMap<String, Settled>,
     cache: &dyn Cache,
-) -> Result<(KeyParts, Option<String>), String> {
+) -> Result<KeyParts, String> {
     let mut parents = BTreeMap::new();
     for d in &t.deps {
         let digest = match settled.get(d) {
@@ -151,8 +151,12 @@ fn key_parts(
         };
         parents.insert(d.clone(), digest);
     }
-    let parts = KeyParts::new(t.kind, t.config.clone(), t.sources.clone(), parents);
-    Ok((parts, None))
+    Ok(KeyParts::new(
+        t.kind,
+        t.config.clone(),
+        t.sources.clone(),
+        parents,
+    ))
 }
 
 /// Fresh-or-stale decision for one target: the reasons it must be built (empty: fresh), and
@@ -247,7 +251,7 @@ fn run_one(
         stale,
         seconds: start.elapsed().as_secs_f64(),
     };
-    let (parts, _) = match key_parts(t, settled, cache) {
+    let parts = match key_parts(t, settled, cache) {
         Ok(p) => p,
         Err(e) => return (outcome(Status::Failed, vec![e], vec![]), Settled::Failed),
     };

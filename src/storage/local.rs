@@ -180,18 +180,6 @@ impl LocalStore {
         fs::read(&path).map_err(io_err(&path))
     }
 
-    pub(crate) fn read_range(&self, key: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
-        use std::io::{Read, Seek, SeekFrom};
-        let path = self.path_of(key);
-        let mut f = fs::File::open(&path).map_err(io_err(&path))?;
-        f.seek(SeekFrom::Start(offset)).map_err(io_err(&path))?;
-        let mut buf = Vec::with_capacity(len);
-        f.take(len as u64)
-            .read_to_end(&mut buf)
-            .map_err(io_err(&path))?;
-        Ok(buf)
-    }
-
     pub(crate) fn copy_checked(&self, expected: &ObjectInfo, to: &Path) -> Result<String> {
         use std::io::{Read, Write};
         let path = self.path_of(&expected.key);
@@ -219,6 +207,27 @@ impl LocalStore {
             });
         }
         Ok(found[3..].to_string())
+    }
+
+    pub(crate) fn open_ranged(
+        &self,
+        expected: Option<&ObjectInfo>,
+        key: &str,
+    ) -> Result<super::RangedObject> {
+        let path = self.path_of(key);
+        let file = fs::File::open(&path).map_err(io_err(&path))?;
+        if let Some(expected) = expected {
+            let meta = file.metadata().map_err(io_err(&path))?;
+            let found = self.fingerprint(key, &path, &meta)?;
+            if found.etag != expected.etag || found.size != expected.size {
+                return Err(StorageError::Changed {
+                    location: path.display().to_string(),
+                    expected: format!("{} ({} bytes)", expected.etag, expected.size),
+                    found: format!("{} ({} bytes)", found.etag, found.size),
+                });
+            }
+        }
+        Ok(super::RangedObject::Local(file))
     }
 
     pub(crate) fn read_checked(&self, expected: &ObjectInfo) -> Result<Vec<u8>> {

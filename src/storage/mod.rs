@@ -164,16 +164,6 @@ impl Store {
         }
     }
 
-    /// Reads `len` bytes at `offset` (fewer at the end of the object), e.g. a volume header.
-    ///
-    /// # Errors
-    /// I/O errors, [`StorageError::NotFound`].
-    pub fn read_range(&self, key: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
-        match self {
-            Store::Local(s) => s.read_range(key, offset, len),
-        }
-    }
-
     /// Copies a source object into a staged output file while hashing it, failing when its
     /// fingerprint is no longer `expected`'s. Returns the BLAKE3 hex of the bytes copied.
     ///
@@ -182,6 +172,29 @@ impl Store {
     pub fn copy_checked(&self, expected: &ObjectInfo, to: &Path) -> Result<String> {
         match self {
             Store::Local(s) => s.copy_checked(expected, to),
+        }
+    }
+
+    /// Opens a source for ranged reads (volumes), failing when its fingerprint is no longer
+    /// `expected`'s. On a local disk the check is the memoised stat stamp, so a large unchanged
+    /// volume is not read twice.
+    ///
+    /// # Errors
+    /// [`StorageError::Changed`], I/O errors.
+    pub fn open_ranged(&self, expected: &ObjectInfo) -> Result<RangedObject> {
+        match self {
+            Store::Local(s) => s.open_ranged(Some(expected), &expected.key),
+        }
+    }
+
+    /// Opens an object for ranged reads with no fingerprint check (header reads while
+    /// discovering, before anything is keyed).
+    ///
+    /// # Errors
+    /// I/O errors, [`StorageError::NotFound`].
+    pub fn open_ranged_unchecked(&self, key: &str) -> Result<RangedObject> {
+        match self {
+            Store::Local(s) => s.open_ranged(None, key),
         }
     }
 
@@ -218,6 +231,26 @@ impl Store {
     pub fn local_root(&self) -> Option<&Path> {
         match self {
             Store::Local(s) => Some(s.root()),
+        }
+    }
+}
+
+/// An object opened for ranged reads; a [`ByteSource`](crate::formats::mrc::ByteSource).
+pub enum RangedObject {
+    /// A local file.
+    Local(std::fs::File),
+}
+
+impl crate::formats::mrc::ByteSource for RangedObject {
+    fn len(&self) -> u64 {
+        match self {
+            RangedObject::Local(f) => f.len(),
+        }
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        match self {
+            RangedObject::Local(f) => f.read_at(offset, buf),
         }
     }
 }
@@ -270,16 +303,6 @@ impl Staging {
             location: path.display().to_string(),
             source,
         })
-    }
-
-    /// Keys staged so far, in the order first staged.
-    pub fn keys(&self) -> &[String] {
-        &self.entries
-    }
-
-    /// Local path of a staged key (for digesting what was written).
-    pub fn staged_path(&self, key: &str) -> PathBuf {
-        self.dir.path().join(key)
     }
 
     /// Moves every staged output into place (a rename each on a local disk: readers see the old

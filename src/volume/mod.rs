@@ -16,6 +16,9 @@
 
 pub mod key_image;
 pub mod pyramid;
+mod stored;
+
+pub use stored::header_in_store;
 
 use crate::formats::mrc::{
     self, decode_to_f32, ByteSource, DataStats, MrcError, MrcHeader, MrcMode, MrcOutputSpec,
