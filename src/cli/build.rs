@@ -1,7 +1,7 @@
 //! `ingest build CONFIG INPUT OUTPUT`: build every stale target, in parallel.
 
 use super::plan;
-use crate::graph::{self, BuildOptions, Outcome, Status};
+use crate::graph::{BuildOptions, Outcome, Status};
 use crate::EntityKind;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -100,14 +100,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
             }
         }
     };
-    let outcomes = graph::execute(
-        &plan.targets,
-        plan.cache.as_ref(),
-        &plan.input,
-        &plan.output,
-        &opts,
-        &on_done,
-    );
+    let outcomes = plan.execute(&opts, &on_done);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

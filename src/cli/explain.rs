@@ -4,7 +4,7 @@
 //! prints, per target, the typed reasons rendered by `keys::explain`.
 
 use super::plan;
-use crate::graph::{self, BuildOptions, Status};
+use crate::graph::{BuildOptions, Status};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -48,14 +48,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         jobs: 1,
         ..Default::default()
     };
-    let outcomes = graph::execute(
-        &plan.targets,
-        plan.cache.as_ref(),
-        &plan.input,
-        &plan.output,
-        &opts,
-        &|_| {},
-    );
+    let outcomes = plan.execute(&opts, &|_| {});
     let mut shown = 0;
     for o in outcomes
         .iter()

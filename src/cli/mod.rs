@@ -80,6 +80,24 @@ pub(crate) mod plan {
         pub targets: Vec<TargetSpec>,
     }
 
+    impl Plan {
+        /// Runs the planned targets (see [`crate::graph::execute`]).
+        pub fn execute(
+            &self,
+            opts: &crate::graph::BuildOptions,
+            on_done: &(dyn Fn(&crate::graph::Outcome) + Sync),
+        ) -> Vec<crate::graph::Outcome> {
+            crate::graph::execute(
+                &self.targets,
+                self.cache.as_ref(),
+                &self.input,
+                &self.output,
+                opts,
+                on_done,
+            )
+        }
+    }
+
     /// Parses `KIND=REGEX` into a kind and a start-anchored regex.
     pub fn parse_kind_regex(text: &str) -> Result<(EntityKind, regex::Regex)> {
         let (kind, re) = text
