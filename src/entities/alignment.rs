@@ -14,17 +14,6 @@ use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-    }
-}
-
 /// The target of an alignment instance, or `None` when the reference would write nothing
 /// (an alignment with neither a tomogram nor a configured volume dimension).
 ///
@@ -37,30 +26,30 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
     let run = run_name(ctx, idx);
     let dir = inst.output_dir.clone();
     let is_default = inst.name == "default" && inst.file_paths.is_empty();
-    let dims_in_config = inst
-        .metadata
-        .get("volume_dimension")
-        .is_some_and(|v| ["x", "y", "z"].iter().all(|k| truthy(v.get(k))));
+    let dims_in_config = inst.metadata.get("volume_dimension").is_some_and(|v| {
+        ["x", "y", "z"]
+            .iter()
+            .all(|k| v.get(k).is_some_and(crate::metadata::is_truthy))
+    });
     let tomogram = d
         .descendants(run_idx, EntityKind::Tomogram)
         .into_iter()
         .next()
         .map(|t| &d.instances[t]);
-    let tomogram_source = match tomogram.and_then(|t| t.path.clone()) {
-        Some(p) if !inst.metadata.contains_key("volume_dimension") => {
-            let vs: f64 = tomogram
-                .and_then(|t| t.parent)
-                .map(|p| d.instances[p].name.parse().unwrap_or(0.0))
-                .unwrap_or(0.0);
-            Some((p, vs))
-        }
-        _ => None,
-    };
-    let valid = dims_in_config || tomogram.is_some();
-    let needs_dims = !inst.metadata.contains_key("volume_dimension");
-    if (is_default && tomogram.is_none()) || (!valid) || (needs_dims && tomogram.is_none()) {
+    // Without a tomogram the reference writes nothing unless the config gives the volume
+    // dimension (which the default alignment never does).
+    if tomogram.is_none() && (is_default || !dims_in_config) {
         return Ok(None);
     }
+    // The first tomogram's source header gives `volume_dimension` when the config lacks it.
+    let tomogram_source = tomogram
+        .filter(|_| !inst.metadata.contains_key("volume_dimension"))
+        .and_then(|t| {
+            let vs: f64 = t
+                .parent
+                .map_or(0.0, |p| d.instances[p].name.parse().unwrap_or(0.0));
+            t.path.clone().map(|p| (p, vs))
+        });
     let mut sources: Vec<ObjectInfo> = Vec::new();
     let mut copies: Vec<(ObjectInfo, String)> = Vec::new();
     if !is_default {
@@ -182,9 +171,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         for (k, v) in crate::formats::alignment::missing_alignment_defaults(&metadata) {
             extra.insert(k, v);
         }
-        let mut doc = super::io::merge(&metadata, &Value::Object(extra));
-        crate::metadata::finalize(&mut doc, &dep_value);
-        io.write_metadata(&meta_key, doc)
+        io.write_metadata(&meta_key, &metadata, Value::Object(extra), &dep_value)
     });
     Ok(Some(TargetSpec {
         id: dir,

@@ -66,13 +66,12 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
     });
     let output = ctx.output.clone();
     let action = Arc::new(move |io: &mut super::BuildIo<'_>| {
-        let mut doc = doc.clone();
-        if with_photos {
-            let photos = key_photos_in(&output, &dir)?;
-            doc = super::io::merge(&doc, &json!({"key_photos": photos}));
-        }
-        crate::metadata::finalize(&mut doc, &dep_value);
-        io.write_metadata(&key, doc)
+        let extracted = if with_photos {
+            json!({"key_photos": key_photos_in(&output, &dir)?})
+        } else {
+            json!({})
+        };
+        io.write_metadata(&key, &doc, extracted, &dep_value)
     });
     Ok(Some(TargetSpec {
         id: inst.output_dir.clone(),

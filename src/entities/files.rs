@@ -40,6 +40,18 @@ pub(crate) fn run_name(ctx: &TargetContext<'_>, idx: usize) -> String {
         .unwrap_or_default()
 }
 
+/// The run's mdoc as copied into the destination: the last collection-metadata instance of run
+/// `run_idx` that has a source, and its output key (`{run}/Frames/{run}.mdoc`). Its target id
+/// is that key.
+pub(crate) fn run_mdoc(d: &super::Discovery, run_idx: usize) -> Option<(usize, String)> {
+    let (idx, inst) = d
+        .children(run_idx, EntityKind::CollectionMetadata)
+        .filter(|(_, c)| c.path.as_deref().is_some_and(|p| !p.is_empty()))
+        .last()?;
+    let run = &d.instances[run_idx].name;
+    Some((idx, format!("{}/{run}.mdoc", inst.output_dir)))
+}
+
 /// The target of a gain, collection-metadata, rawtilt or CTF instance.
 ///
 /// # Errors
@@ -59,18 +71,10 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         EntityKind::Gain => format!("{dir}/{}", basename(&src_key)),
         EntityKind::CollectionMetadata => {
             // Consumers read the last instance only; earlier ones would write the same file.
-            let last = ctx
-                .discovery
-                .children(
-                    inst.parent.unwrap_or(usize::MAX),
-                    EntityKind::CollectionMetadata,
-                )
-                .map(|(i, _)| i)
-                .last();
-            if last != Some(idx) {
-                return Ok(None);
+            match run_mdoc(ctx.discovery, inst.parent.unwrap_or(usize::MAX)) {
+                Some((last, key)) if last == idx => key,
+                _ => return Ok(None),
             }
-            format!("{dir}/{run}.mdoc")
         }
         EntityKind::Rawtilt => format!("{dir}/{run}{}", extension(&src_key)),
         EntityKind::Ctf => {

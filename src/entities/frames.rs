@@ -38,16 +38,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<TargetSpec, BuildEr
         .collect();
     let last = members.last().expect("at least the instance itself");
     let metadata = last.metadata.clone();
-    let mdoc = d
-        .children(run_idx, EntityKind::CollectionMetadata)
-        .filter(|(_, c)| c.path.is_some())
-        .last()
-        .map(|_| {
-            format!(
-                "{}/{run}.mdoc",
-                d.instances[run_idx].output_dir.clone() + "/Frames"
-            )
-        });
+    let mdoc = super::files::run_mdoc(d, run_idx).map(|(_, key)| key);
     let deps: Vec<String> = mdoc.iter().cloned().collect();
     let meta_key = format!("{dir}/frames_metadata.json");
     let dep_value = super::containers::deposition_name_value(ctx, idx);
@@ -88,9 +79,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<TargetSpec, BuildEr
         let frames = crate::formats::frames::frames_entries(&parsed, dose_rate, gain, &copied)
             .map_err(|e| BuildError::Invalid(e.to_string()))?;
         let extra = json!({"frames": frames, "frames_acquisition_file": mdoc_key});
-        let mut doc = super::io::merge(&metadata, &extra);
-        crate::metadata::finalize(&mut doc, &dep_value);
-        io.write_metadata(&meta_key, doc)
+        io.write_metadata(&meta_key, &metadata, extra, &dep_value)
     });
     Ok(TargetSpec {
         id: dir,

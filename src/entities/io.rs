@@ -43,15 +43,28 @@ impl<'a> BuildIo<'a> {
         })
     }
 
-    /// Writes a metadata JSON the portal's way. Its digest is taken before `last_updated_at`
-    /// is added, so an unchanged document has an unchanged digest (early cutoff).
+    /// Writes a metadata JSON the portal's way: the config metadata deep-merged with the
+    /// extracted fields, `deposition_id` defaulted, then `last_updated_at`. The digest is taken
+    /// before `last_updated_at` is added, so an unchanged document has an unchanged digest
+    /// (early cutoff).
     ///
     /// # Errors
     /// Staging I/O errors.
-    pub fn write_metadata(&mut self, key: &str, doc: Map<String, Value>) -> Result<(), BuildError> {
-        let stable = crate::metadata::render_json(&Value::Object(doc.clone()));
+    pub fn write_metadata(
+        &mut self,
+        key: &str,
+        config_metadata: &Map<String, Value>,
+        extracted: Value,
+        deposition_name: &Value,
+    ) -> Result<(), BuildError> {
+        let doc = crate::metadata::merged_document(
+            &Value::Object(config_metadata.clone()),
+            &extracted,
+            deposition_name,
+        );
+        let stable = crate::metadata::render_json(&doc);
         let digest = blake3::hash(&stable).to_hex().to_string();
-        let doc = crate::metadata::with_last_updated_at(&Value::Object(doc), self.now as i64);
+        let doc = crate::metadata::with_last_updated_at(&doc, self.now as i64);
         let bytes = crate::metadata::render_json(&doc);
         self.staging.write(key, &bytes)?;
         self.outputs.push(OutputEntry {
@@ -123,13 +136,5 @@ impl<'a> BuildIo<'a> {
     pub fn publish(self) -> Result<Vec<OutputEntry>, BuildError> {
         self.staging.publish()?;
         Ok(self.outputs)
-    }
-}
-
-/// The portal's deep merge of extracted fields into a config metadata map.
-pub(crate) fn merge(base: &Map<String, Value>, extracted: &Value) -> Map<String, Value> {
-    match crate::metadata::deep_merge(&Value::Object(base.clone()), extracted) {
-        Value::Object(m) => m,
-        _ => unreachable!("merging into an object gives an object"),
     }
 }
