@@ -105,3 +105,57 @@ fn a_failing_target_leaves_no_record_and_keeps_previous_outputs() {
         "records of the good build still match: {fixed}"
     );
 }
+
+#[test]
+fn a_raw_tilt_angle_missing_from_the_mdoc_fails_only_the_tilt_series_metadata() {
+    let d = Deposition::new();
+    let rawtlt = d.input().join("demo_source/metadata/TS_01.rawtlt");
+    let mut text = std::fs::read_to_string(&rawtlt).unwrap();
+    text.push_str("9.00\n");
+    std::fs::write(&rawtlt, text).unwrap();
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        ids_with(&report, "failed"),
+        vec!["19999/TS_01/TiltSeries/100"]
+    );
+    assert!(run.stderr.contains("TS_01.mdoc"), "{}", run.stderr);
+    assert!(!d
+        .output()
+        .join("19999/TS_01/TiltSeries/100/tiltseries_metadata.json")
+        .exists());
+    assert!(d
+        .output()
+        .join("19999/TS_01/TiltSeries/100/TS_01.zarr/.zattrs")
+        .exists());
+}
+
+#[test]
+fn a_truncated_tomogram_fails_its_volume_and_leaves_nothing_partial() {
+    let d = Deposition::new();
+    let src = d.input().join("demo_source/tomograms/TS_02.mrc");
+    let bytes = std::fs::read(&src).unwrap();
+    std::fs::write(&src, &bytes[..bytes.len() / 2]).unwrap();
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let vs2 = "19999/TS_02/Reconstructions/VoxelSpacing13.480";
+    let failed = ids_with(&report, "failed");
+    assert!(
+        failed.contains(&format!("{vs2}/Tomograms/100/TS_02")),
+        "{failed:?}"
+    );
+    assert!(run.stderr.contains("TS_02.mrc"), "{}", run.stderr);
+    assert!(!d
+        .output()
+        .join(format!("{vs2}/Tomograms/100/TS_02.zarr"))
+        .exists());
+    assert!(!d
+        .output()
+        .join(format!("{vs2}/Tomograms/100/TS_02.mrc"))
+        .exists());
+    // The other run is complete.
+    assert!(d
+        .output()
+        .join("19999/TS_01/Reconstructions/VoxelSpacing13.480/Tomograms/100/tomogram_metadata.json")
+        .exists());
+}

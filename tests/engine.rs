@@ -121,14 +121,20 @@ fn changing_one_source_rebuilds_exactly_its_readers() {
     let d = Deposition::new();
     assert_eq!(d.build(&[]).0.code, 0);
     let rawtlt = d.input().join("demo_source/metadata/TS_01.rawtlt");
-    let mut text = std::fs::read_to_string(&rawtlt).unwrap();
-    text.push_str("9.00\n");
+    // A new last digit that still rounds to the mdoc's angle: the copy and the tilt-series
+    // metadata that reads it rebuild, nothing else.
+    let text = std::fs::read_to_string(&rawtlt)
+        .unwrap()
+        .replace("-6.00", "-6.001");
     std::fs::write(&rawtlt, text).unwrap();
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
         ids_with(&report, "built"),
-        vec!["19999/TS_01/TiltSeries/100/TS_01.rawtlt"]
+        vec![
+            "19999/TS_01/TiltSeries/100",
+            "19999/TS_01/TiltSeries/100/TS_01.rawtlt"
+        ]
     );
 
     // The mdoc feeds the copied mdoc and, through its output digest, the frames metadata.
@@ -140,7 +146,11 @@ fn changing_one_source_rebuilds_exactly_its_readers() {
     let (_, report) = d.build(&[]);
     assert_eq!(
         ids_with(&report, "built"),
-        vec!["19999/TS_02/Frames", "19999/TS_02/Frames/TS_02.mdoc"]
+        vec![
+            "19999/TS_02/Frames",
+            "19999/TS_02/Frames/TS_02.mdoc",
+            "19999/TS_02/TiltSeries/100"
+        ]
     );
 }
 
@@ -225,5 +235,107 @@ fn only_and_filters_select_targets() {
     assert_eq!(
         ids_with(&report, "built"),
         vec!["19999/TS_01/TiltSeries/100/TS_01.rawtlt"]
+    );
+}
+
+const TOMO1: &str = "19999/TS_01/Reconstructions/VoxelSpacing13.480/Tomograms/100";
+
+#[test]
+fn volumes_are_converted_with_their_metadata_and_key_images() {
+    let d = Deposition::new();
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let built = ids_with(&report, "built");
+    for id in [
+        format!("{TOMO1}/TS_01"),
+        TOMO1.to_string(),
+        "19999/TS_01/Reconstructions/VoxelSpacing13.480/Images/100".to_string(),
+        "19999/TS_01/TiltSeries/100/TS_01".to_string(),
+        "19999/TS_01/TiltSeries/100".to_string(),
+    ] {
+        assert!(built.contains(&id), "{id} not in {built:?}");
+    }
+    let out = d.output();
+    let tomo = read_json(&out.join(format!("{TOMO1}/tomogram_metadata.json")));
+    assert_eq!(tomo["size"], serde_json::json!({"z": 16, "y": 32, "x": 32}));
+    assert_eq!(
+        tomo["scales"][2],
+        serde_json::json!({"z": 4, "y": 8, "x": 8})
+    );
+    assert_eq!(tomo["omezarr_dir"], format!("{TOMO1}/TS_01.zarr"));
+    assert_eq!(tomo["voxel_spacing"], 13.48);
+    assert_eq!(
+        tomo["alignment_metadata_path"],
+        format!("{RUN1}/Alignments/100/alignment_metadata.json")
+    );
+    assert_eq!(tomo["fiducial_alignment_status"], "FIDUCIAL");
+    for name in ["original", "snapshot", "thumbnail", "expanded"] {
+        let png = out.join(format!(
+            "19999/TS_01/Reconstructions/VoxelSpacing13.480/Images/100/key-photo-{name}.png"
+        ));
+        assert!(
+            std::fs::read(&png).unwrap().starts_with(b"\x89PNG"),
+            "{}",
+            png.display()
+        );
+    }
+    let ts = read_json(&out.join(format!("{RUN1}/TiltSeries/100/tiltseries_metadata.json")));
+    assert_eq!(ts["size"], serde_json::json!({"z": 5, "y": 32, "x": 32}));
+    assert_eq!(ts["pixel_spacing"], 3.37);
+    assert_eq!(ts["frames_count"], 5);
+    assert_eq!(
+        ts["raw_tlt_path"],
+        format!("{RUN1}/TiltSeries/100/TS_01.rawtlt")
+    );
+    assert_eq!(
+        ts["ctf_path"],
+        format!("{RUN1}/TiltSeries/100/TS_01_CTFFIND_ctf.txt")
+    );
+    let psp = ts["per_section_parameter"].as_array().unwrap();
+    assert_eq!(psp.len(), 5);
+    // Acquisition order is dose-symmetric from 0°: -6° was acquired fourth (ZValue 3).
+    assert_eq!(psp[0]["frame_acquisition_order"], 3);
+    assert_eq!(psp[0]["major_defocus"], 30000.0);
+}
+
+#[test]
+fn a_tomogram_metadata_edit_does_not_reconvert_the_volume() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    d.edit_config(
+        "reconstruction_software: IMOD",
+        "reconstruction_software: AreTomo",
+    );
+    let (_, report) = d.build(&[]);
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec![
+            "19999/TS_01/Reconstructions/VoxelSpacing13.480/Tomograms/100",
+            "19999/TS_02/Reconstructions/VoxelSpacing13.480/Tomograms/100"
+        ]
+    );
+}
+
+#[test]
+fn a_new_tomogram_source_rebuilds_that_run_s_volume_and_dependents_only() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    let src = d.input().join("demo_source/tomograms/TS_02.mrc");
+    let mut bytes = std::fs::read(&src).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40; // one voxel changes
+    std::fs::write(&src, bytes).unwrap();
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let vs2 = "19999/TS_02/Reconstructions/VoxelSpacing13.480";
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec![
+            // The alignment reads the tomogram's source header (volume_dimension).
+            "19999/TS_02/Alignments/100".to_string(),
+            format!("{vs2}/Images/100"),
+            format!("{vs2}/Tomograms/100"),
+            format!("{vs2}/Tomograms/100/TS_02"),
+        ]
     );
 }

@@ -129,6 +129,16 @@ impl<'a> BuildIo<'a> {
         });
     }
 
+    /// Records a staged file output written by other code (e.g. the volume writer), with the
+    /// digest it computed.
+    pub fn record_file(&mut self, key: &str, digest: &str, size: u64) {
+        self.outputs.push(OutputEntry {
+            key: key.to_string(),
+            digest: digest.to_string(),
+            size,
+        });
+    }
+
     /// Publishes every staged output and returns their digests.
     ///
     /// # Errors

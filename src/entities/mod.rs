@@ -12,6 +12,7 @@ mod files;
 mod frames;
 pub mod ids;
 mod io;
+mod volumes;
 
 pub use discover::{discover, DiscoverError, Discovery, NameFilters};
 pub use io::{BuildError, BuildIo};
@@ -126,6 +127,8 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
                     out.push(frames::target(ctx, idx).map_err(named)?);
                 }
             }
+            Tomogram => out.extend(volumes::tomogram_targets(ctx, idx).map_err(named)?),
+            Tiltseries => out.extend(volumes::tiltseries_targets(ctx, idx).map_err(named)?),
             Alignment => {
                 if let Some(t) = alignment::target(ctx, idx).map_err(named)? {
                     out.push(t);

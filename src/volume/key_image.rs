@@ -23,6 +23,17 @@ pub struct KeySlab {
     pub sum: Vec<f64>,
 }
 
+/// Sums consecutive sections of `plane_len` values into one plane (f64 accumulation).
+fn sum_sections(sections: &[f32], plane_len: usize) -> Vec<f64> {
+    let mut sum = vec![0f64; plane_len];
+    for plane in sections.chunks_exact(plane_len.max(1)) {
+        for (a, &v) in sum.iter_mut().zip(plane) {
+            *a += f64::from(v);
+        }
+    }
+    sum
+}
+
 /// Sections `[Z//2 − 20, Z//2 + 20)` with Python slicing: a negative start counts from the end
 /// (the reference's quirk for Z < 40), bounds are clamped, an inverted range is empty.
 pub fn slab_range(nz: usize) -> Range<usize> {
@@ -40,19 +51,29 @@ impl KeySlab {
     pub fn from_volume(data: &[f32], shape_zyx: [usize; 3]) -> Self {
         let [nz, ny, nx] = shape_zyx;
         let z_range = slab_range(nz);
-        let mut sum = vec![0f64; ny * nx];
-        for z in z_range.clone() {
-            let plane = &data[z * ny * nx..(z + 1) * ny * nx];
-            for (a, &v) in sum.iter_mut().zip(plane) {
-                *a += f64::from(v);
-            }
-        }
+        let sections = &data[z_range.start * ny * nx..z_range.end * ny * nx];
         Self {
             width: nx,
             height: ny,
+            sum: sum_sections(sections, ny * nx),
             z_range,
-            sum,
         }
+    }
+
+    /// Sums the slab from level 0 of a written OME-Zarr, reading only the slab's sections.
+    ///
+    /// # Errors
+    /// Zarr read errors, naming the array.
+    pub fn from_zarr(src: &crate::formats::omezarr::OmeZarrSource) -> Result<Self, VolumeError> {
+        let [nz, ny, nx] = src.shape_zyx;
+        let z_range = slab_range(nz);
+        let data = src.read_region_f32(z_range.clone(), 0..ny)?;
+        Ok(Self {
+            width: nx,
+            height: ny,
+            sum: sum_sections(&data, ny * nx),
+            z_range,
+        })
     }
 
     /// The gray preview: clip to mean ± 3σ, scale to 0–255, then map to 8 bits as an
@@ -312,19 +333,32 @@ pub fn encode_png(img: &Gray) -> Result<Vec<u8>, png::EncodingError> {
     Ok(out)
 }
 
+/// Renders the four key images as PNG bytes, in §9 order.
+pub fn render_key_images(
+    slab: &KeySlab,
+    name: &str,
+) -> Result<Vec<(KeyImage, Vec<u8>)>, VolumeError> {
+    let preview = slab.preview();
+    KeyImage::ALL
+        .into_iter()
+        .map(|which| {
+            let png = encode_png(&process(&preview, which)).map_err(|e| VolumeError::KeyImage {
+                name: name.to_string(),
+                message: e.to_string(),
+            })?;
+            Ok((which, png))
+        })
+        .collect()
+}
+
 /// Renders and writes the four `key-photo-{name}.png` into `dir`; returns them in §9 order.
 pub fn write_key_images(
     slab: &KeySlab,
     dir: &Path,
     name: &str,
 ) -> Result<Vec<OutputFile>, VolumeError> {
-    let preview = slab.preview();
     let mut files = Vec::new();
-    for which in KeyImage::ALL {
-        let png = encode_png(&process(&preview, which)).map_err(|e| VolumeError::KeyImage {
-            name: name.to_string(),
-            message: e.to_string(),
-        })?;
+    for (which, png) in render_key_images(slab, name)? {
         let path = dir.join(which.file_name());
         let file = super::write_file(&path, which.file_name(), &png).map_err(|source| {
             VolumeError::Write {

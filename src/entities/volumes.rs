@@ -1,0 +1,461 @@
+//! Tomograms, tilt series and key images (spec §6, §9, §11).
+//!
+//! Each volume is split into targets so that an edit rebuilds only what it changes:
+//!
+//! | target | id | reads | writes |
+//! |---|---|---|---|
+//! | volume | `…/{id}/{run}` (the file prefix) | the source volume | `{run}.zarr`, `{run}.mrc` |
+//! | metadata | `…/{id}` | the volume target's zarr (`.zarray`/`.zattrs`), and for tilt series the copied rawtlt, mdoc and CTF | `tomogram_metadata.json` / `tiltseries_metadata.json` |
+//! | key images | `…/Images/{id}` | level 0 of the tomogram's zarr (the 40 central sections) | four `key-photo-*.png` |
+//!
+//! A metadata edit rebuilds only the metadata target; a new source volume rebuilds the volume,
+//! and its children only when the converted outputs differ (their digests are keyed).
+
+use super::files::{run_mdoc, run_name};
+use super::{BuildError, BuildIo, Instance, TargetContext};
+use crate::formats::omezarr;
+use crate::graph::TargetSpec;
+use crate::storage::{ObjectInfo, Store};
+use crate::volume::{self, KeySlab, VolumeKind, VolumeOptions, VolumeSource, Zyx};
+use crate::EntityKind;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+fn invalid(e: impl ToString) -> BuildError {
+    BuildError::Invalid(e.to_string())
+}
+
+/// Output keys of a volume instance: (folder, file prefix, zarr key, mrc key).
+struct VolumePaths {
+    dir: String,
+    prefix: String,
+    zarr: String,
+    mrc: String,
+}
+
+impl VolumePaths {
+    fn of(inst: &Instance, run: &str) -> VolumePaths {
+        let dir = inst.output_dir.clone();
+        VolumePaths {
+            prefix: format!("{dir}/{run}"),
+            zarr: format!("{dir}/{run}.zarr"),
+            mrc: format!("{dir}/{run}.mrc"),
+            dir,
+        }
+    }
+}
+
+/// The targets of a tomogram instance: volume, metadata, key images.
+///
+/// # Errors
+/// Listing errors while fingerprinting the source.
+pub fn tomogram_targets(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Vec<TargetSpec>, BuildError> {
+    let d = ctx.discovery;
+    let inst = &d.instances[idx];
+    let run = run_name(ctx, idx);
+    let paths = VolumePaths::of(inst, &run);
+    let vs_inst = &d.instances[inst.parent.expect("tomograms live under a voxel spacing")];
+    let vs: f64 = vs_inst.name.parse().map_err(invalid)?;
+    let volume = volume_target(ctx, inst, &paths, VolumeKind::Tomogram, Some(vs))?;
+
+    let images_dir = format!("{}/Images/{}", vs_inst.output_dir, inst.id.unwrap_or(0));
+    let key_photo = |name: &str| format!("{images_dir}/key-photo-{name}.png");
+    let alignment = inst
+        .metadata
+        .get("alignment_metadata_path")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .or_else(|| {
+            let run_idx = d.ancestor_index(idx, EntityKind::Run)?;
+            d.children(run_idx, EntityKind::Alignment)
+                .next()
+                .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
+        });
+    let neuroglancer = format!(
+        "{}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
+        vs_inst.output_dir,
+        inst.id.unwrap_or(0)
+    );
+    let mut metadata = inst.metadata.clone();
+    if let Some(status) = metadata.get("fiducial_alignment_status") {
+        let normal = crate::metadata::normalize_fiducial_alignment_status(status).map_err(|e| {
+            invalid(format!(
+                "tomogram {}: metadata.fiducial_alignment_status: {e}",
+                inst.name
+            ))
+        })?;
+        metadata.insert("fiducial_alignment_status".into(), normal);
+    }
+    let fixed = json!({
+        "run_name": run,
+        "key_photo": {"snapshot": key_photo("snapshot"), "thumbnail": key_photo("thumbnail")},
+        "voxel_spacing": vs,
+        "alignment_metadata_path": alignment,
+        "neuroglancer_config_path": neuroglancer,
+    });
+    let meta = metadata_target(
+        ctx,
+        idx,
+        &paths,
+        "tomogram_metadata.json",
+        metadata,
+        fixed,
+        vec![volume.id.clone()],
+        |_, _| Ok(Map::new()),
+    );
+
+    let images = key_images_target(&paths, &images_dir, &volume.id, inst);
+    Ok(vec![volume, meta, images])
+}
+
+/// The targets of a tilt-series instance: volume and metadata.
+///
+/// # Errors
+/// Listing errors while fingerprinting the source; a `pixel_spacing` that is not a number.
+pub fn tiltseries_targets(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Vec<TargetSpec>, BuildError> {
+    let d = ctx.discovery;
+    let inst = &d.instances[idx];
+    let run = run_name(ctx, idx);
+    let run_idx = d
+        .ancestor_index(idx, EntityKind::Run)
+        .expect("tilt series live under a run");
+    let paths = VolumePaths::of(inst, &run);
+    let pixel_spacing = match inst.metadata.get("pixel_spacing") {
+        Some(v) if crate::metadata::is_truthy(v) => Some(v.as_f64().ok_or_else(|| {
+            invalid(format!(
+                "tilt series {}: metadata.pixel_spacing is {v}, expected a number",
+                inst.name
+            ))
+        })?),
+        _ => None,
+    };
+    let volume = volume_target(ctx, inst, &paths, VolumeKind::TiltSeries, pixel_spacing)?;
+
+    // Frames: the number of frame files of the run (a `default` frames entry counts as one).
+    let frames_count: usize = d
+        .children(run_idx, EntityKind::Frame)
+        .map(|(_, f)| f.file_paths.len().max(usize::from(f.name == "default")))
+        .sum();
+    let rawtlt = d
+        .children(idx, EntityKind::Rawtilt)
+        .find(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
+        .map(|(_, r)| format!("{}/{run}.rawtlt", r.output_dir));
+    let ctf = d.children(idx, EntityKind::Ctf).next().and_then(|(_, c)| {
+        c.path.as_ref()?;
+        let format = c
+            .metadata
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        Some((
+            format!("{}/{run}_{format}_ctf.txt", c.output_dir),
+            format.to_string(),
+        ))
+    });
+    let mdoc = run_mdoc(d, run_idx).map(|(_, key)| key);
+    let mut deps = vec![volume.id.clone()];
+    deps.extend(rawtlt.iter().cloned());
+    deps.extend(mdoc.iter().cloned());
+    deps.extend(ctf.iter().map(|(k, _)| k.clone()));
+    let fixed = json!({"run_name": run, "frames_count": frames_count});
+    let name = inst.name.clone();
+    let meta = metadata_target(
+        ctx,
+        idx,
+        &paths,
+        "tiltseries_metadata.json",
+        inst.metadata.clone(),
+        fixed,
+        deps,
+        move |io, level0_spacing| {
+            let missing = |what: &str| {
+                invalid(format!(
+                    "tilt series {name}: per-section parameters need {what}, but none was found"
+                ))
+            };
+            let rawtlt = rawtlt
+                .clone()
+                .ok_or_else(|| missing("a rawtilt source ending in .rawtlt"))?;
+            let mdoc_key = mdoc
+                .clone()
+                .ok_or_else(|| missing("a collection_metadata (mdoc) source"))?;
+            let text = |key: &str| -> Result<String, BuildError> {
+                Ok(String::from_utf8_lossy(&io.output.read(key)?).into_owned())
+            };
+            let angles =
+                crate::formats::tilts::parse_angles(&text(&rawtlt)?, &rawtlt).map_err(invalid)?;
+            let mdoc_doc =
+                crate::formats::mdoc::parse_mdoc(&text(&mdoc_key)?, &mdoc_key).map_err(invalid)?;
+            let ctf_rows = match &ctf {
+                Some((key, format)) => Some(
+                    crate::formats::ctf::parse_ctf(format, &text(key)?, key).map_err(invalid)?,
+                ),
+                None => None,
+            };
+            let psp = crate::formats::frames::per_section_parameters(
+                &angles,
+                &mdoc_doc,
+                ctf_rows.as_deref(),
+            )
+            .map_err(invalid)?;
+            let mut extra = Map::new();
+            extra.insert(
+                "pixel_spacing".into(),
+                json!(pixel_spacing.unwrap_or(level0_spacing)),
+            );
+            extra.insert("per_section_parameter".into(), Value::Array(psp));
+            extra.insert("raw_tlt_path".into(), json!(rawtlt));
+            extra.insert(
+                "ctf_path".into(),
+                json!(ctf.as_ref().map(|(k, _)| k.clone())),
+            );
+            Ok(extra)
+        },
+    );
+    Ok(vec![volume, meta])
+}
+
+/// The conversion target of a volume source into `{run}.zarr` and `{run}.mrc`.
+fn volume_target(
+    ctx: &TargetContext<'_>,
+    inst: &Instance,
+    paths: &VolumePaths,
+    kind: VolumeKind,
+    voxel_spacing: Option<f64>,
+) -> Result<TargetSpec, BuildError> {
+    let src_key = inst
+        .path
+        .clone()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| invalid(format!("{} {} has no source volume", inst.kind, inst.name)))?;
+    let sources = ctx.input.list_files(&src_key)?;
+    let is_zarr = inst.is_dir || src_key.contains(".zarr");
+    let config = json!({
+        "source": src_key,
+        "kind": format!("{kind:?}"),
+        "voxel_spacing": voxel_spacing,
+        "outputs": [paths.zarr, paths.mrc],
+    });
+    let (zarr_key, mrc_key) = (paths.zarr.clone(), paths.mrc.clone());
+    let stem = paths
+        .prefix
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let object: Option<ObjectInfo> = sources.iter().find(|o| o.key == src_key).cloned();
+    let action = Arc::new(move |io: &mut BuildIo<'_>| {
+        let name = io.input.describe(&src_key);
+        let zarr_dir = io.stage_folder(&zarr_key)?;
+        io.stage_folder(&mrc_key)?;
+        let staging_dir = zarr_dir
+            .parent()
+            .expect("zarr key has a folder")
+            .to_path_buf();
+        let mut opts = VolumeOptions::new(stem.clone());
+        opts.voxel_spacing = voxel_spacing;
+        let outputs = if is_zarr {
+            let root = io.input.local_root().ok_or_else(|| {
+                invalid(format!(
+                    "{name}: OME-Zarr sources are read from local folders only"
+                ))
+            })?;
+            let storage = omezarr::local_storage(&root.join(&src_key)).map_err(invalid)?;
+            volume::standardize(
+                &VolumeSource::OmeZarr(storage),
+                &name,
+                kind,
+                &opts,
+                &staging_dir,
+            )
+        } else {
+            let object = object
+                .as_ref()
+                .ok_or_else(|| invalid(format!("{name}: not a file")))?;
+            let source = io.input.open_ranged(object)?;
+            volume::standardize(
+                &VolumeSource::Mrc(&source),
+                &name,
+                kind,
+                &opts,
+                &staging_dir,
+            )
+        }
+        .map_err(invalid)?;
+        let zarr_prefix = format!("{stem}.zarr/");
+        let zarr_files: Vec<(String, String)> = outputs
+            .files
+            .iter()
+            .filter_map(|f| {
+                f.path
+                    .strip_prefix(&zarr_prefix)
+                    .map(|p| (p.to_string(), f.blake3.clone()))
+            })
+            .collect();
+        let zarr_size = outputs
+            .files
+            .iter()
+            .filter(|f| f.path.starts_with(&zarr_prefix))
+            .map(|f| f.size)
+            .sum();
+        io.record_folder(&zarr_key, zarr_files, zarr_size);
+        let mrc = outputs
+            .files
+            .iter()
+            .find(|f| f.path == format!("{stem}.mrc"))
+            .ok_or_else(|| invalid(format!("{name}: no MRC was written")))?;
+        io.record_file(&mrc_key, &mrc.blake3, mrc.size);
+        Ok(())
+    });
+    Ok(TargetSpec {
+        id: paths.prefix.clone(),
+        kind: inst.kind,
+        config,
+        sources,
+        deps: Vec::new(),
+        action,
+    })
+}
+
+/// What the metadata of a volume reads back from its written zarr (spec §6.5).
+struct WrittenVolume {
+    scales: Vec<Zyx>,
+    level0_spacing: f64,
+}
+
+fn read_written_volume(output: &Store, zarr: &str) -> Result<WrittenVolume, BuildError> {
+    let json_at = |key: String| -> Result<Value, BuildError> {
+        serde_json::from_slice(&output.read(&key)?)
+            .map_err(|e| invalid(format!("{}: {e}", output.describe(&key))))
+    };
+    let attrs = json_at(format!("{zarr}/.zattrs"))?;
+    let datasets = attrs
+        .pointer("/multiscales/0/datasets")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            invalid(format!(
+                "{}/.zattrs: no multiscales datasets",
+                output.describe(zarr)
+            ))
+        })?;
+    let mut scales = Vec::new();
+    for ds in datasets {
+        let path = ds.get("path").and_then(Value::as_str).unwrap_or("0");
+        let zarray = json_at(format!("{zarr}/{path}/.zarray"))?;
+        let shape: Vec<usize> = zarray
+            .get("shape")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_u64().map(|n| n as usize))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let [z, y, x] = shape[..] else {
+            return Err(invalid(format!(
+                "{}/{path}/.zarray: expected a 3-d shape",
+                output.describe(zarr)
+            )));
+        };
+        scales.push(Zyx { z, y, x });
+    }
+    let level0_spacing = datasets
+        .first()
+        .and_then(|d| d.pointer("/coordinateTransformations/0/scale/1"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    Ok(WrittenVolume {
+        scales,
+        level0_spacing,
+    })
+}
+
+/// The metadata JSON of a volume: config metadata + `scales`, `size`, `omezarr_dir`, `mrc_file`
+/// read back from the written zarr, then `fixed` (known when planning) and `extra` (computed
+/// when building from the written zarr's level-0 spacing), in that key order.
+#[allow(clippy::too_many_arguments)]
+fn metadata_target(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+    paths: &VolumePaths,
+    file: &str,
+    metadata: Map<String, Value>,
+    fixed: Value,
+    deps: Vec<String>,
+    extra: impl Fn(&BuildIo<'_>, f64) -> Result<Map<String, Value>, BuildError> + Send + Sync + 'static,
+) -> TargetSpec {
+    let inst = &ctx.discovery.instances[idx];
+    let dep_value = super::containers::deposition_name_value(ctx, idx);
+    let key = format!("{}/{file}", paths.dir);
+    let config = json!({
+        "name": inst.name,
+        "metadata": metadata,
+        "finder": inst.finder,
+        "output": key,
+        "fields": fixed,
+        "deposition_id_default": dep_value,
+    });
+    let (zarr, mrc) = (paths.zarr.clone(), paths.mrc.clone());
+    let action = Arc::new(move |io: &mut BuildIo<'_>| {
+        let written = read_written_volume(io.output, &zarr)?;
+        let mut doc = Map::new();
+        doc.insert("scales".into(), json!(written.scales));
+        doc.insert("size".into(), json!(written.scales.first()));
+        doc.insert("omezarr_dir".into(), json!(zarr));
+        doc.insert("mrc_file".into(), json!(mrc));
+        if let Value::Object(f) = &fixed {
+            doc.extend(f.clone());
+        }
+        doc.extend(extra(io, written.level0_spacing)?);
+        io.write_metadata(&key, &metadata, Value::Object(doc), &dep_value)
+    });
+    TargetSpec {
+        id: paths.dir.clone(),
+        kind: inst.kind,
+        config,
+        sources: Vec::new(),
+        deps,
+        action,
+    }
+}
+
+/// The four key images of a tomogram, from level 0 of its written zarr.
+fn key_images_target(
+    paths: &VolumePaths,
+    images_dir: &str,
+    volume_id: &str,
+    inst: &Instance,
+) -> TargetSpec {
+    let zarr = paths.zarr.clone();
+    let dir = images_dir.to_string();
+    let config = json!({"tomogram": inst.name, "zarr": zarr, "output": dir});
+    let out_dir = dir.clone();
+    let action = Arc::new(move |io: &mut BuildIo<'_>| {
+        let name = io.output.describe(&zarr);
+        let root = io
+            .output
+            .local_root()
+            .ok_or_else(|| invalid(format!("{name}: key images read local outputs only")))?;
+        let storage = omezarr::local_storage(&root.join(&zarr)).map_err(invalid)?;
+        let src = omezarr::OmeZarrSource::open(storage, &name).map_err(invalid)?;
+        let slab = KeySlab::from_zarr(&src).map_err(invalid)?;
+        for (which, png) in volume::key_image::render_key_images(&slab, &name).map_err(invalid)? {
+            io.write_bytes(&format!("{out_dir}/{}", which.file_name()), &png)?;
+        }
+        Ok(())
+    });
+    TargetSpec {
+        id: dir,
+        kind: EntityKind::KeyImage,
+        config,
+        sources: Vec::new(),
+        deps: vec![volume_id.to_string()],
+        action,
+    }
+}
