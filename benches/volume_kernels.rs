@@ -8,15 +8,17 @@
 //! rounds, default 5; input in `VOLUME_BENCH_DIR`, default /tmp).
 
 use criterion::{criterion_group, Criterion, Throughput};
-use cryoet_ingest::formats::mrc::{MrcHeader, HEADER_LEN};
+use cryoet_ingest::formats::mrc::MrcHeader;
 use cryoet_ingest::formats::omezarr::{encode_chunk, ZarrDtype};
 use cryoet_ingest::volume::pyramid::pool_chunk_into;
 use cryoet_ingest::volume::{standardize, VolumeKind, VolumeOptions, VolumeSource};
-use rayon::prelude::*;
 use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+#[path = "common/floor.rs"]
+mod floor;
+use floor::floor;
 
 const C: usize = 256;
 
@@ -45,25 +47,6 @@ fn make_mrc(path: &Path, shape: [usize; 3]) {
         f.write_all(&bytes).unwrap();
     }
     f.flush().unwrap();
-}
-
-/// The floor: read the input data in 64 MiB pieces, Blosc-lz4 compress, write, on all cores.
-fn floor(src: &Path, out_dir: &Path) -> u64 {
-    let f = std::fs::File::open(src).unwrap();
-    let len = f.metadata().unwrap().len() - HEADER_LEN as u64;
-    let piece = 64u64 << 20;
-    let n = len.div_ceil(piece);
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let off = i * piece;
-            let mut buf = vec![0u8; piece.min(len - off) as usize];
-            f.read_exact_at(&mut buf, HEADER_LEN as u64 + off).unwrap();
-            let enc = encode_chunk(&buf, ZarrDtype::F4, 1, "floor").unwrap();
-            std::fs::write(out_dir.join(i.to_string()), &enc).unwrap();
-            enc.len() as u64
-        })
-        .sum()
 }
 
 fn run_standardize(src: &Path, staging: &Path) {
