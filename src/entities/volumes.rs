@@ -425,26 +425,23 @@ fn metadata_target(
     }
 }
 
-/// The four key images of a tomogram, from level 0 of its written zarr.
+/// The four key images of a tomogram, from the 40 central sections of its written MRC (the
+/// same values as level 0 of its zarr, which the reference reads, without decompressing
+/// whole 256-deep chunks).
 fn key_images_target(
     paths: &VolumePaths,
     images_dir: &str,
     volume_id: &str,
     inst: &Instance,
 ) -> TargetSpec {
-    let zarr = paths.zarr.clone();
+    let mrc = paths.mrc.clone();
     let dir = images_dir.to_string();
-    let config = json!({"tomogram": inst.name, "zarr": zarr, "output": dir});
+    let config = json!({"tomogram": inst.name, "mrc": mrc, "output": dir});
     let out_dir = dir.clone();
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let name = io.output.describe(&zarr);
-        let root = io
-            .output
-            .local_root()
-            .ok_or_else(|| invalid(format!("{name}: key images read local outputs only")))?;
-        let storage = omezarr::local_storage(&root.join(&zarr)).map_err(invalid)?;
-        let src = omezarr::OmeZarrSource::open(storage, &name).map_err(invalid)?;
-        let slab = KeySlab::from_zarr(&src).map_err(invalid)?;
+        let name = io.output.describe(&mrc);
+        let src = io.output.open_ranged_unchecked(&mrc)?;
+        let slab = KeySlab::from_mrc(&src, &name).map_err(invalid)?;
         for (which, png) in volume::key_image::render_key_images(&slab, &name).map_err(invalid)? {
             io.write_bytes(&format!("{out_dir}/{}", which.file_name()), &png)?;
         }
