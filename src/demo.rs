@@ -82,6 +82,20 @@ pub fn mrc_bytes(shape: [usize; 3], voxel: f32, data: &[f32], ispg: i32) -> Vec<
     out
 }
 
+/// A small gray gradient PNG (4:3), standing in for a deposition's key photo.
+fn gradient_png(width: usize) -> Vec<u8> {
+    let height = width * 3 / 4;
+    let pixels: Vec<u8> = (0..height)
+        .flat_map(|y| (0..width).map(move |x| ((x + y) * 255 / (width + height)) as u8))
+        .collect();
+    crate::volume::key_image::encode_png(&crate::volume::key_image::Gray {
+        width,
+        height,
+        data: pixels,
+    })
+    .expect("a PNG of valid dimensions encodes")
+}
+
 fn noise(rng: &mut Rng, n: usize) -> Vec<f32> {
     (0..n).map(|_| rng.next_f32() * 2.0 - 1.0).collect()
 }
@@ -128,6 +142,13 @@ pub fn write_source_tree(root: &Path, spec: &DemoSpec, seed: u64) -> std::io::Re
         "frames/gain_ref.gain",
         &mrc_bytes([1, 4, 4], 1.0, &[1.0; 16], 0),
     )?;
+    for (name, width) in [("snapshot", 64), ("thumbnail", 32)] {
+        write(
+            root,
+            &format!("key_photos/deposition_{name}.png"),
+            &gradient_png(width),
+        )?;
+    }
     for run in &spec.runs {
         let tomo = noise(&mut rng, tz * ty * tx);
         write(

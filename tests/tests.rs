@@ -4,6 +4,7 @@
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
+//! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `validate`: `ingest validate` over the real configs in `../shared`;
 //! - `volume_readers`: volume outputs read back by zarr-python and mrcfile (test venv).
 
@@ -14,5 +15,6 @@ mod demo;
 mod engine;
 mod explain;
 mod key_vectors;
+mod keyphotos;
 mod validate;
 mod volume_readers;

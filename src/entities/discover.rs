@@ -81,19 +81,13 @@ fn child_kinds(kind: EntityKind) -> &'static [EntityKind] {
     }
 }
 
-/// Kinds the walk visits now. Annotations, their visualizations, key images, identified
-/// objects and key photos come with the issues that build them.
+/// Kinds the walk visits now. Annotations, their visualizations and identified objects come
+/// with the issue that builds them; key images are derived from tomograms, not found.
 fn discovered(kind: EntityKind) -> bool {
     use EntityKind::*;
     !matches!(
         kind,
-        Annotation
-            | AnnotationViz
-            | KeyImage
-            | VizConfig
-            | IdentifiedObject
-            | DatasetKeyphoto
-            | DepositionKeyphoto
+        Annotation | AnnotationViz | KeyImage | VizConfig | IdentifiedObject
     )
 }
 
@@ -292,9 +286,7 @@ impl Walk<'_> {
                     ),
                 ));
             }
-            if let Some(default) = self.default_instance(kind, parent)? {
-                instances.push(default);
-            }
+            instances.extend(default_instances(kind, parent));
         } else {
             for (first, block, source, group) in found {
                 let b = &blocks
@@ -439,33 +431,6 @@ impl Walk<'_> {
         let row = self.run_row(parent);
         let out = expand_metadata(&m, row.as_ref()).map_err(|e| e.to_string())?;
         Ok(out.get("v").cloned().unwrap_or(Value::Null))
-    }
-
-    /// The default config of a kind (spec §2), used when no block found anything.
-    fn default_instance(
-        &self,
-        kind: EntityKind,
-        parent: Option<usize>,
-    ) -> Result<Option<Instance>, DiscoverError> {
-        let (name, metadata) = match kind {
-            EntityKind::Alignment => ("default", Map::new()),
-            _ => return Ok(None),
-        };
-        Ok(Some(Instance {
-            kind,
-            name: name.into(),
-            path: None,
-            is_dir: false,
-            file_paths: Vec::new(),
-            in_destination: false,
-            metadata,
-            finder: json!({"literal": {"value": [name]}}),
-            origin: Origin::Default,
-            vars: GlobVars::new(),
-            output_dir: String::new(),
-            id: None,
-            parent,
-        }))
     }
 
     fn assign_id(&mut self, inst: &mut Instance) -> Result<(), DiscoverError> {
@@ -622,6 +587,34 @@ impl Walk<'_> {
         }
         inst.vars = vars;
     }
+}
+
+/// The default config of a kind (spec §2), used when no block found anything: the identity
+/// alignment, and the dataset key photos (which then fall back to a tomogram's key images).
+fn default_instances(kind: EntityKind, parent: Option<usize>) -> Vec<Instance> {
+    let names: &[&str] = match kind {
+        EntityKind::Alignment => &["default"],
+        EntityKind::DatasetKeyphoto => &["snapshot", "thumbnail"],
+        _ => &[],
+    };
+    names
+        .iter()
+        .map(|name| Instance {
+            kind,
+            name: (*name).into(),
+            path: None,
+            is_dir: false,
+            file_paths: Vec::new(),
+            in_destination: false,
+            metadata: Map::new(),
+            finder: json!({"literal": names}),
+            origin: Origin::Default,
+            vars: GlobVars::new(),
+            output_dir: String::new(),
+            id: None,
+            parent,
+        })
+        .collect()
 }
 
 /// Kinds whose results of one source entry are grouped into one instance

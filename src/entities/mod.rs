@@ -12,6 +12,7 @@ mod files;
 mod frames;
 pub mod ids;
 mod io;
+mod keyphotos;
 mod volumes;
 
 pub use discover::{discover, DiscoverError, Discovery, NameFilters};
@@ -129,6 +130,11 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
             }
             Tomogram => out.extend(volumes::tomogram_targets(ctx, idx).map_err(named)?),
             Tiltseries => out.extend(volumes::tiltseries_targets(ctx, idx).map_err(named)?),
+            DatasetKeyphoto | DepositionKeyphoto => {
+                if let Some(t) = keyphotos::target(ctx, idx).map_err(named)? {
+                    out.push(t);
+                }
+            }
             Alignment => {
                 if let Some(t) = alignment::target(ctx, idx).map_err(named)? {
                     out.push(t);
@@ -136,6 +142,35 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
             }
             _ => {}
         }
+    }
+    // Dataset and deposition metadata list their `Images/` folder: they read the key photos.
+    let photos: Vec<(String, String)> = out
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.kind,
+                EntityKind::DatasetKeyphoto | EntityKind::DepositionKeyphoto
+            )
+        })
+        .map(|t| {
+            (
+                t.id.rsplit_once("/Images/")
+                    .map_or("", |(dir, _)| dir)
+                    .to_string(),
+                t.id.clone(),
+            )
+        })
+        .collect();
+    for t in out
+        .iter_mut()
+        .filter(|t| matches!(t.kind, EntityKind::Dataset | EntityKind::Deposition))
+    {
+        t.deps.extend(
+            photos
+                .iter()
+                .filter(|(dir, _)| *dir == t.id)
+                .map(|(_, id)| id.clone()),
+        );
     }
     Ok(out)
 }

@@ -11,6 +11,7 @@
 //! nightly re-run costs one `stat` per file. See `cache-format/SPEC.md`, "Local fingerprints".
 
 mod glob;
+pub mod http;
 mod local;
 mod stat_cache;
 
