@@ -95,9 +95,11 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 runs http.server");
+        // Owned from here on, so that Drop stops it on every path.
+        let server = Server { child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
+                return server;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
