@@ -159,3 +159,26 @@ fn a_truncated_tomogram_fails_its_volume_and_leaves_nothing_partial() {
         .join("19999/TS_01/Reconstructions/VoxelSpacing13.480/Tomograms/100/tomogram_metadata.json")
         .exists());
 }
+
+#[test]
+fn a_zero_voxel_size_in_a_header_is_an_error_naming_the_file() {
+    let d = Deposition::new();
+    d.edit_config(
+        "voxel_spacings:\n- sources:\n  - literal:\n      value:\n      - 13.48",
+        "voxel_spacings:\n- sources:\n  - tomogram_header:\n      list_glob: tomograms/{run_name}.mrc\n      header_key: voxel_size",
+    );
+    let src = d.input().join("demo_source/tomograms/TS_02.mrc");
+    let mut bytes = std::fs::read(&src).unwrap();
+    bytes[44..48].copy_from_slice(&0f32.to_le_bytes()); // cella.y = 0
+    std::fs::write(&src, bytes).unwrap();
+    let run = d.ingest("build", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("voxel_spacings[0].sources[0] (tomogram_header)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("TS_02.mrc"), "{}", run.stderr);
+    assert!(!d.output().join("19999").exists());
+}

@@ -339,3 +339,16 @@ fn a_new_tomogram_source_rebuilds_that_run_s_volume_and_dependents_only() {
         ]
     );
 }
+
+#[test]
+fn tomogram_header_finds_voxel_spacings_from_headers_only() {
+    let d = Deposition::new();
+    d.edit_config(
+        "voxel_spacings:\n- sources:\n  - literal:\n      value:\n      - 13.48",
+        "voxel_spacings:\n- sources:\n  - tomogram_header:\n      list_glob: tomograms/{run_name}.mrc\n      header_key: voxel_size",
+    );
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // cella.y / my of the generated MRCs is 13.48 Å: the same folder as the literal gives.
+    assert!(ids_with(&report, "built").contains(&TOMO1.to_string()));
+}
