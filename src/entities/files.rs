@@ -52,41 +52,53 @@ pub(crate) fn run_mdoc(d: &super::Discovery, run_idx: usize) -> Option<(usize, S
     Some((idx, format!("{}/{run}.mdoc", inst.output_dir)))
 }
 
+/// Where a gain, collection-metadata, rawtilt or CTF instance is copied to (spec §5.1), or
+/// `None` when it writes nothing (no source, or an mdoc that is not the run's last). Readers of
+/// these copies (the tilt-series metadata) take their paths from here too.
+pub(crate) fn output_key(d: &super::Discovery, idx: usize) -> Option<String> {
+    let inst = &d.instances[idx];
+    let src_key = inst.path.as_deref().filter(|p| !p.is_empty())?;
+    let run = d
+        .ancestor(idx, EntityKind::Run)
+        .map_or("", |r| r.name.as_str());
+    let dir = &inst.output_dir;
+    Some(match inst.kind {
+        EntityKind::Gain if extension(src_key).eq_ignore_ascii_case(".dm4") => {
+            let base = basename(src_key);
+            format!("{dir}/{}.mrc", &base[..base.len() - 4])
+        }
+        EntityKind::Gain => format!("{dir}/{}", basename(src_key)),
+        EntityKind::CollectionMetadata => {
+            // Consumers read the last instance only; earlier ones would write the same file.
+            match run_mdoc(d, inst.parent.unwrap_or(usize::MAX)) {
+                Some((last, key)) if last == idx => key,
+                _ => return None,
+            }
+        }
+        EntityKind::Rawtilt => format!("{dir}/{run}{}", extension(src_key)),
+        EntityKind::Ctf => format!("{dir}/{run}_{}_ctf.txt", ctf_format(inst)),
+        _ => return None,
+    })
+}
+
+/// The CTF format named by a CTF block (`metadata.format`), as written in the config.
+pub(crate) fn ctf_format(inst: &Instance) -> &str {
+    inst.metadata
+        .get("format")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown")
+}
+
 /// The target of a gain, collection-metadata, rawtilt or CTF instance.
 ///
 /// # Errors
 /// Listing errors while fingerprinting the source.
 pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
     let inst = &ctx.discovery.instances[idx];
-    let Some(src_key) = inst.path.clone().filter(|p| !p.is_empty()) else {
+    let Some(out_key) = output_key(ctx.discovery, idx) else {
         return Ok(None);
     };
-    let run = run_name(ctx, idx);
-    let dir = &inst.output_dir;
-    let out_key = match inst.kind {
-        EntityKind::Gain if extension(&src_key).eq_ignore_ascii_case(".dm4") => {
-            let base = basename(&src_key);
-            format!("{dir}/{}.mrc", &base[..base.len() - 4])
-        }
-        EntityKind::Gain => format!("{dir}/{}", basename(&src_key)),
-        EntityKind::CollectionMetadata => {
-            // Consumers read the last instance only; earlier ones would write the same file.
-            match run_mdoc(ctx.discovery, inst.parent.unwrap_or(usize::MAX)) {
-                Some((last, key)) if last == idx => key,
-                _ => return Ok(None),
-            }
-        }
-        EntityKind::Rawtilt => format!("{dir}/{run}{}", extension(&src_key)),
-        EntityKind::Ctf => {
-            let format = inst
-                .metadata
-                .get("format")
-                .and_then(|v| v.as_str())
-                .unwrap_or("unknown");
-            format!("{dir}/{run}_{format}_ctf.txt")
-        }
-        _ => return Ok(None),
-    };
+    let src_key = inst.path.clone().unwrap_or_default();
     let sources = fingerprint(ctx, inst)?;
     let object = sources
         .iter()

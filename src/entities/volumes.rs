@@ -11,7 +11,7 @@
 //! A metadata edit rebuilds only the metadata target; a new source volume rebuilds the volume,
 //! and its children only when the converted outputs differ (their digests are keyed).
 
-use super::files::{run_mdoc, run_name};
+use super::files::{ctf_format, output_key, run_mdoc, run_name};
 use super::{BuildError, BuildIo, Instance, TargetContext};
 use crate::formats::omezarr;
 use crate::graph::TargetSpec;
@@ -145,19 +145,11 @@ pub fn tiltseries_targets(
     let rawtlt = d
         .children(idx, EntityKind::Rawtilt)
         .find(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
-        .map(|(_, r)| format!("{}/{run}.rawtlt", r.output_dir));
-    let ctf = d.children(idx, EntityKind::Ctf).next().and_then(|(_, c)| {
-        c.path.as_ref()?;
-        let format = c
-            .metadata
-            .get("format")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown");
-        Some((
-            format!("{}/{run}_{format}_ctf.txt", c.output_dir),
-            format.to_string(),
-        ))
-    });
+        .and_then(|(i, _)| output_key(d, i));
+    let ctf = d
+        .children(idx, EntityKind::Ctf)
+        .next()
+        .and_then(|(i, c)| Some((output_key(d, i)?, ctf_format(c).to_string())));
     let mdoc = run_mdoc(d, run_idx).map(|(_, key)| key);
     let mut deps = vec![volume.id.clone()];
     deps.extend(rawtlt.iter().cloned());
