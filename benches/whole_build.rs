@@ -91,7 +91,7 @@ fn main() {
         voxel_spacing: 13.48,
     };
     // The stamp names the generator's version: a tree from an older generator is rewritten.
-    let stamp = input.join(format!(".generated-v2-{runs}-runs"));
+    let stamp = input.join(format!(".generated-v3-{runs}-runs"));
     if !stamp.exists() {
         let _ = std::fs::remove_dir_all(&input);
         let t = Instant::now();

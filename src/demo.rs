@@ -82,6 +82,45 @@ pub fn mrc_bytes(shape: [usize; 3], voxel: f32, data: &[f32], ispg: i32) -> Vec<
     out
 }
 
+/// An int8 (mode 0) MRC of labels, as segmentation tools write them.
+pub fn labels_mrc_bytes(shape: [usize; 3], voxel: f32, labels: &[i8]) -> Vec<u8> {
+    assert_eq!(labels.len(), shape.iter().product::<usize>(), "labels match shape");
+    let stats = DataStats::from_values(&labels.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
+    let mut h = MrcHeader::for_volume(shape, 0, voxel);
+    h.dmin = stats.min as f32;
+    h.dmax = stats.max as f32;
+    h.dmean = stats.mean as f32;
+    h.rms = stats.std() as f32;
+    let mut out = h.to_bytes().to_vec();
+    out.extend(labels.iter().map(|&v| v as u8));
+    out
+}
+
+/// Labels 1..=n for `n` spheres placed by `rng` in a volume of `shape` (z, y, x).
+fn spheres(rng: &mut Rng, shape: [usize; 3], n: i8) -> Vec<i8> {
+    let [nz, ny, nx] = shape;
+    let mut labels = vec![0i8; nz * ny * nx];
+    for label in 1..=n {
+        let r = 2.0 + 2.0 * f64::from(rng.next_f32());
+        let c = [nz, ny, nx].map(|d| r + f64::from(rng.next_f32()) * (d as f64 - 2.0 * r));
+        for z in 0..nz {
+            for y in 0..ny {
+                for x in 0..nx {
+                    let d2 = [z, y, x]
+                        .iter()
+                        .zip(c)
+                        .map(|(&p, c)| (p as f64 - c).powi(2))
+                        .sum::<f64>();
+                    if d2 <= r * r {
+                        labels[(z * ny + y) * nx + x] = label;
+                    }
+                }
+            }
+        }
+    }
+    labels
+}
+
 /// A small gray gradient PNG (4:3), standing in for a deposition's key photo.
 fn gradient_png(width: usize) -> Vec<u8> {
     let height = width * 3 / 4;
@@ -150,6 +189,12 @@ pub fn write_source_tree(root: &Path, spec: &DemoSpec, seed: u64) -> std::io::Re
         )?;
     }
     for run in &spec.runs {
+        let labels = spheres(&mut rng, spec.tomogram_shape, 2);
+        write(
+            root,
+            &format!("labels/{run}_labels.mrc"),
+            &labels_mrc_bytes(spec.tomogram_shape, spec.voxel_spacing, &labels),
+        )?;
         let tomo = noise(&mut rng, tz * ty * tx);
         write(
             root,

@@ -1,4 +1,5 @@
 //! Integration tests, one binary, by capability:
+//! - `annotations`: masks, annotation JSONs, IDs and incremental annotation rebuilds;
 //! - `engine`: incremental builds over a generated deposition (fresh re-runs, exact rebuilds);
 //! - `explain`: what `ingest explain` says about changed files and fields;
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
@@ -10,6 +11,7 @@
 
 mod common;
 
+mod annotations;
 mod bad_input;
 mod demo;
 mod engine;

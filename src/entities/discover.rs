@@ -81,13 +81,14 @@ fn child_kinds(kind: EntityKind) -> &'static [EntityKind] {
     }
 }
 
-/// Kinds the walk visits now. Annotations, their visualizations and identified objects come
-/// with the issue that builds them; key images are derived from tomograms, not found.
+/// Kinds the walk visits now. Annotation visualizations, identified objects and the
+/// Neuroglancer config come with the work that builds them; key images are derived from
+/// tomograms, not found.
 fn discovered(kind: EntityKind) -> bool {
     use EntityKind::*;
     !matches!(
         kind,
-        Annotation | AnnotationViz | KeyImage | VizConfig | IdentifiedObject
+        AnnotationViz | KeyImage | VizConfig | IdentifiedObject
     )
 }
 
@@ -493,6 +494,29 @@ impl Walk<'_> {
                     )
                     .map(Some)
             }
+            (EntityKind::Annotation, Some(_)) => {
+                let vs_dir = self.out.instances[parent].output_dir.clone();
+                let default_alignment = run_idx
+                    .and_then(|r| {
+                        self.out
+                            .children(r, EntityKind::Alignment)
+                            .next()
+                            .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
+                    })
+                    .unwrap_or_default();
+                let dep = dep_name.clone();
+                let identity_of = move |v: &Value| annotation_identity(v, &dep, None);
+                let me = annotation_identity(&md, &dep_name, Some(&default_alignment));
+                self.ids
+                    .assign(
+                        self.output,
+                        &format!("{vs_dir}#annotation"),
+                        &format!("{vs_dir}/Annotations/*/*[0-9].json"),
+                        &identity_of,
+                        &me,
+                    )
+                    .map(Some)
+            }
             _ => Ok(None),
         };
         if let (EntityKind::Alignment, true) = (inst.kind, inst.in_destination) {
@@ -621,6 +645,14 @@ fn default_instances(kind: EntityKind, parent: Option<usize>) -> Vec<Instance> {
 /// (the reference's MultiSourceFileFinder).
 fn grouped(kind: EntityKind) -> bool {
     matches!(kind, EntityKind::Alignment | EntityKind::Frame)
+}
+
+/// The annotation identity of spec §5.3: deposition, `annotation_ingest_id` (or ""), and the
+/// alignment path — the existing JSON's, or for a new annotation the run's first alignment.
+fn annotation_identity(md: &Value, dep_name: &str, new_alignment: Option<&str>) -> String {
+    let text = |k: &str| md.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let align = new_alignment.map_or_else(|| text("alignment_metadata_path"), str::to_string);
+    identity(&[&deposition_part(md, dep_name), &text("annotation_ingest_id"), &align])
 }
 
 /// The tomogram identity of spec §5.3: voxel spacing (normalised), alignment path,

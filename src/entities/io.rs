@@ -120,6 +120,22 @@ impl<'a> BuildIo<'a> {
         Ok(self.staging.path_for(key)?)
     }
 
+    /// A scratch folder for outputs that may not be kept (see [`BuildIo::adopt`]).
+    ///
+    /// # Errors
+    /// Staging I/O errors.
+    pub fn scratch(&mut self) -> Result<std::path::PathBuf, BuildError> {
+        Ok(self.staging.scratch()?)
+    }
+
+    /// Stages a file or folder from a scratch folder as output `key` (record it separately).
+    ///
+    /// # Errors
+    /// Staging I/O errors.
+    pub fn adopt(&mut self, from: &std::path::Path, key: &str) -> Result<(), BuildError> {
+        Ok(self.staging.adopt(from, key)?)
+    }
+
     /// Records a staged folder output with its per-file digests.
     pub fn record_folder(&mut self, key: &str, files: Vec<(String, String)>, size: u64) {
         self.outputs.push(OutputEntry {

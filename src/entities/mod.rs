@@ -6,6 +6,7 @@
 //! reads (its key parts) and writes.
 
 mod alignment;
+pub mod annotations;
 mod containers;
 mod discover;
 mod files;
@@ -130,6 +131,23 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
             }
             Tomogram => out.extend(volumes::tomogram_targets(ctx, idx).map_err(named)?),
             Tiltseries => out.extend(volumes::tiltseries_targets(ctx, idx).map_err(named)?),
+            Annotation => {
+                if let Some(t) = annotations::source_target(ctx, idx).map_err(named)? {
+                    out.push(t);
+                }
+                // One metadata target per block and voxel spacing: made with the block's first
+                // source found there.
+                let block_of = |i: &Instance| match i.origin {
+                    Origin::Block { block, .. } => Some(block),
+                    Origin::Default => None,
+                };
+                let first_of_block = d.instances.iter().position(|i| {
+                    i.kind == Annotation && i.parent == inst.parent && block_of(i) == block_of(inst)
+                }) == Some(idx);
+                if first_of_block {
+                    out.push(annotations::metadata_target(ctx, idx));
+                }
+            }
             DatasetKeyphoto | DepositionKeyphoto => {
                 if let Some(t) = keyphotos::target(ctx, idx).map_err(named)? {
                     out.push(t);
@@ -143,6 +161,16 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
             _ => {}
         }
     }
+    // Sources that map to the same output file: the last one found writes it, as in the reference.
+    let mut last = std::collections::HashMap::new();
+    for (i, t) in out.iter().enumerate() {
+        last.insert(t.id.clone(), i);
+    }
+    let mut i = 0;
+    out.retain(|t| {
+        i += 1;
+        last[&t.id] == i - 1
+    });
     // Dataset and deposition metadata list their `Images/` folder: they read the key photos.
     let photos: Vec<(String, String)> = out
         .iter()

@@ -5,7 +5,7 @@
 //! keys so that the engine can fingerprint them from the same listing.
 
 use crate::config::{
-    format_template, Finder, GlobVars, LiteralValue, ParentFilters, TemplateError,
+    format_template, AnnotationGlob, Finder, GlobVars, LiteralValue, ParentFilters, TemplateError,
 };
 use crate::storage::{GlobPattern, StorageError, Store};
 use regex::Regex;
@@ -216,7 +216,20 @@ pub fn find(finder: &Finder, ctx: &FinderContext<'_>) -> Result<Vec<Found>, Find
             Ok(out)
         }
         Finder::DestinationFilter { .. } => Err(FinderError::Unsupported("destination_filter")),
-        Finder::Annotation(_) => Err(FinderError::Unsupported("annotation sources")),
+        // An annotation source's glob: `glob_string` finds like a source_glob with the default
+        // regexes (name = basename), `glob_strings` like a source_multi_glob (name = key).
+        Finder::Annotation(a) => match &a.glob {
+            AnnotationGlob::Single(g) => {
+                let glob = join_prefix(ctx.source_prefix, &format_template(g, ctx.vars)?);
+                named_glob(ctx.input, &glob, ".*", "(.*)", false)
+            }
+            AnnotationGlob::Multi(globs) => find(
+                &Finder::SourceMultiGlob {
+                    list_globs: globs.clone(),
+                },
+                ctx,
+            ),
+        },
     }
 }
 

@@ -294,6 +294,38 @@ impl Staging {
         Ok(path)
     }
 
+    /// A fresh scratch folder inside the staging area, published only through
+    /// [`Staging::adopt`]: for writers that decide after writing whether to keep the result.
+    ///
+    /// # Errors
+    /// I/O errors creating the folder.
+    pub fn scratch(&mut self) -> Result<PathBuf> {
+        let base = self.dir.path().join(".scratch");
+        std::fs::create_dir_all(&base).map_err(|source| StorageError::Io {
+            location: base.display().to_string(),
+            source,
+        })?;
+        tempfile::Builder::new()
+            .tempdir_in(&base)
+            .map(tempfile::TempDir::keep)
+            .map_err(|source| StorageError::Io {
+                location: base.display().to_string(),
+                source,
+            })
+    }
+
+    /// Moves a file or folder written in a [`Staging::scratch`] folder to output `key`.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn adopt(&mut self, from: &Path, key: &str) -> Result<()> {
+        let to = self.path_for(key)?;
+        std::fs::rename(from, &to).map_err(|source| StorageError::Io {
+            location: to.display().to_string(),
+            source,
+        })
+    }
+
     /// Writes one whole output file into the staging area.
     ///
     /// # Errors

@@ -1,0 +1,86 @@
+//! Annotations: masks through the volume code, metadata JSONs with their file lists, stable
+//! IDs, and incremental rebuilds (a new block, a metadata edit).
+
+use crate::common::{ids_with, read_json, Deposition};
+
+const ANN1: &str = "19999/TS_01/Reconstructions/VoxelSpacing13.480/Annotations";
+
+#[test]
+fn masks_and_their_metadata_are_written_per_block() {
+    let d = Deposition::new();
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = d.output();
+    let membrane = read_json(&out.join(format!("{ANN1}/100/membrane-1.0.json")));
+    assert_eq!(membrane["object_count"], 0);
+    assert_eq!(membrane["annotation_object"]["name"], "membrane");
+    assert_eq!(membrane["alignment_metadata_path"], "19999/TS_01/Alignments/100/alignment_metadata.json");
+    let files = membrane["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["format"], "zarr");
+    assert_eq!(files[0]["shape"], "SegmentationMask");
+    assert_eq!(files[0]["path"], format!("{ANN1}/100/membrane-1.0_segmentationmask.zarr"));
+    assert_eq!(files[1]["format"], "mrc");
+    assert_eq!(files[0]["is_visualization_default"], true);
+    let instances = read_json(&out.join(format!("{ANN1}/102/vesicle-1.0.json")));
+    assert_eq!(instances["object_count"], 2);
+    assert_eq!(instances["files"][0]["shape"], "InstanceSegmentationMask");
+    assert!(out.join(format!("{ANN1}/101/vesicle-1.0_segmentationmask.mrc")).exists());
+}
+
+#[test]
+fn an_annotation_metadata_edit_rewrites_only_its_json() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    d.edit_config("name: membrane\n", "name: plasma membrane\n");
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The object name is in the prefix: the JSON moves to a new name, the mask is converted
+    // again under the new prefix (its outputs are new files), nothing else rebuilds.
+    let built = ids_with(&report, "built");
+    assert!(built.iter().all(|id| id.contains("/Annotations/100/")), "{built:?}");
+    // A field outside the prefix rewrites the JSON only.
+    d.edit_config("is_curator_recommended: false\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_labels.mrc\n      is_visualization_default: false",
+                  "is_curator_recommended: true\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_labels.mrc\n      is_visualization_default: false");
+    let (_, report) = d.build(&[]);
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec![
+            "19999/TS_01/Reconstructions/VoxelSpacing13.480/Annotations/101/vesicle-1.0",
+            "19999/TS_02/Reconstructions/VoxelSpacing13.480/Annotations/101/vesicle-1.0"
+        ]
+    );
+}
+
+#[test]
+fn adding_one_annotation_block_builds_only_it() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    let block = "annotations:\n- metadata:\n    annotation_ingest_id: lumen-1\n    annotation_method: threshold\n    annotation_object:\n      id: GO:0031974\n      name: lumen\n    authors: *authors\n    dates: *dates\n    ground_truth_status: false\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_labels.mrc\n      is_visualization_default: false\n      threshold: 0.5\n";
+    d.edit_config("annotations:\n", block);
+    let explain = d.ingest("explain", &[&format!("{ANN1}/103/lumen-1.0")]);
+    assert!(explain.stdout.contains("lumen-1.0 (annotation): stale\n  - never built"), "{}", explain.stdout);
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let vs = |r: &str| format!("19999/{r}/Reconstructions/VoxelSpacing13.480/Annotations/103");
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec![
+            format!("{}/lumen-1.0", vs("TS_01")),
+            format!("{}/lumen-1.0_segmentationmask", vs("TS_01")),
+            format!("{}/lumen-1.0", vs("TS_02")),
+            format!("{}/lumen-1.0_segmentationmask", vs("TS_02")),
+        ]
+    );
+    // IDs of the existing annotations did not move.
+    assert!(d.output().join(format!("{ANN1}/100/membrane-1.0.json")).exists());
+}
+
+#[test]
+fn a_mask_label_absent_from_the_source_writes_nothing() {
+    let d = Deposition::new();
+    d.edit_config("mask_label: 2\n", "mask_label: 7\n");
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!d.output().join(format!("{ANN1}/101")).exists());
+}
