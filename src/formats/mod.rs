@@ -7,6 +7,7 @@ pub mod frames;
 pub mod mdoc;
 pub mod mrc;
 pub mod omezarr;
+pub mod points;
 pub mod tilts;
 
 pub use error::FormatError;
