@@ -84,7 +84,11 @@ pub fn mrc_bytes(shape: [usize; 3], voxel: f32, data: &[f32], ispg: i32) -> Vec<
 
 /// An int8 (mode 0) MRC of labels, as segmentation tools write them.
 pub fn labels_mrc_bytes(shape: [usize; 3], voxel: f32, labels: &[i8]) -> Vec<u8> {
-    assert_eq!(labels.len(), shape.iter().product::<usize>(), "labels match shape");
+    assert_eq!(
+        labels.len(),
+        shape.iter().product::<usize>(),
+        "labels match shape"
+    );
     let stats = DataStats::from_values(&labels.iter().map(|&v| f64::from(v)).collect::<Vec<_>>());
     let mut h = MrcHeader::for_volume(shape, 0, voxel);
     h.dmin = stats.min as f32;
@@ -189,6 +193,20 @@ pub fn write_source_tree(root: &Path, spec: &DemoSpec, seed: u64) -> std::io::Re
         )?;
     }
     for run in &spec.runs {
+        // Particle picks in voxels of the tomogram, as a picker's CSV export (x,y,z).
+        let picks: String = (0..12)
+            .map(|_| {
+                let [z, y, x] = spec
+                    .tomogram_shape
+                    .map(|d| f64::from(rng.next_f32()) * d as f64);
+                format!("{x:.2},{y:.2},{z:.2}\n")
+            })
+            .collect();
+        write(
+            root,
+            &format!("particles/{run}_ribosomes.csv"),
+            picks.as_bytes(),
+        )?;
         let labels = spheres(&mut rng, spec.tomogram_shape, 2);
         write(
             root,

@@ -14,18 +14,26 @@ fn masks_and_their_metadata_are_written_per_block() {
     let membrane = read_json(&out.join(format!("{ANN1}/100/membrane-1.0.json")));
     assert_eq!(membrane["object_count"], 0);
     assert_eq!(membrane["annotation_object"]["name"], "membrane");
-    assert_eq!(membrane["alignment_metadata_path"], "19999/TS_01/Alignments/100/alignment_metadata.json");
+    assert_eq!(
+        membrane["alignment_metadata_path"],
+        "19999/TS_01/Alignments/100/alignment_metadata.json"
+    );
     let files = membrane["files"].as_array().unwrap();
     assert_eq!(files.len(), 2);
     assert_eq!(files[0]["format"], "zarr");
     assert_eq!(files[0]["shape"], "SegmentationMask");
-    assert_eq!(files[0]["path"], format!("{ANN1}/100/membrane-1.0_segmentationmask.zarr"));
+    assert_eq!(
+        files[0]["path"],
+        format!("{ANN1}/100/membrane-1.0_segmentationmask.zarr")
+    );
     assert_eq!(files[1]["format"], "mrc");
     assert_eq!(files[0]["is_visualization_default"], true);
     let instances = read_json(&out.join(format!("{ANN1}/102/vesicle-1.0.json")));
     assert_eq!(instances["object_count"], 2);
     assert_eq!(instances["files"][0]["shape"], "InstanceSegmentationMask");
-    assert!(out.join(format!("{ANN1}/101/vesicle-1.0_segmentationmask.mrc")).exists());
+    assert!(out
+        .join(format!("{ANN1}/101/vesicle-1.0_segmentationmask.mrc"))
+        .exists());
 }
 
 #[test]
@@ -38,7 +46,10 @@ fn an_annotation_metadata_edit_rewrites_only_its_json() {
     // The object name is in the prefix: the JSON moves to a new name, the mask is converted
     // again under the new prefix (its outputs are new files), nothing else rebuilds.
     let built = ids_with(&report, "built");
-    assert!(built.iter().all(|id| id.contains("/Annotations/100/")), "{built:?}");
+    assert!(
+        built.iter().all(|id| id.contains("/Annotations/100/")),
+        "{built:?}"
+    );
     // A field outside the prefix rewrites the JSON only.
     d.edit_config("is_curator_recommended: false\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_labels.mrc\n      is_visualization_default: false",
                   "is_curator_recommended: true\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_labels.mrc\n      is_visualization_default: false");
@@ -58,11 +69,17 @@ fn adding_one_annotation_block_builds_only_it() {
     assert_eq!(d.build(&[]).0.code, 0);
     let block = "annotations:\n- metadata:\n    annotation_ingest_id: lumen-1\n    annotation_method: threshold\n    annotation_object:\n      id: GO:0031974\n      name: lumen\n    authors: *authors\n    dates: *dates\n    ground_truth_status: false\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_labels.mrc\n      is_visualization_default: false\n      threshold: 0.5\n";
     d.edit_config("annotations:\n", block);
-    let explain = d.ingest("explain", &[&format!("{ANN1}/103/lumen-1.0")]);
-    assert!(explain.stdout.contains("lumen-1.0 (annotation): stale\n  - never built"), "{}", explain.stdout);
+    let explain = d.ingest("explain", &[&format!("{ANN1}/104/lumen-1.0")]);
+    assert!(
+        explain
+            .stdout
+            .contains("lumen-1.0 (annotation): stale\n  - never built"),
+        "{}",
+        explain.stdout
+    );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let vs = |r: &str| format!("19999/{r}/Reconstructions/VoxelSpacing13.480/Annotations/103");
+    let vs = |r: &str| format!("19999/{r}/Reconstructions/VoxelSpacing13.480/Annotations/104");
     assert_eq!(
         ids_with(&report, "built"),
         vec![
@@ -73,7 +90,10 @@ fn adding_one_annotation_block_builds_only_it() {
         ]
     );
     // IDs of the existing annotations did not move.
-    assert!(d.output().join(format!("{ANN1}/100/membrane-1.0.json")).exists());
+    assert!(d
+        .output()
+        .join(format!("{ANN1}/100/membrane-1.0.json"))
+        .exists());
 }
 
 #[test]
@@ -83,4 +103,70 @@ fn a_mask_label_absent_from_the_source_writes_nothing() {
     let (run, _) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!d.output().join(format!("{ANN1}/101")).exists());
+}
+
+#[test]
+fn point_picks_become_ndjson_and_a_pick_file_edit_rebuilds_that_run_only() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    let ndjson = d
+        .output()
+        .join(format!("{ANN1}/103/cytosolic_ribosome-1.0_point.ndjson"));
+    let text = std::fs::read_to_string(&ndjson).unwrap();
+    assert_eq!(text.lines().count(), 12);
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["type"], "point");
+    let csv = std::fs::read_to_string(d.input().join("demo_source/particles/TS_01_ribosomes.csv"))
+        .unwrap();
+    let x: f64 = csv.split(',').next().unwrap().parse().unwrap();
+    assert_eq!(first["location"]["x"].as_f64().unwrap(), x);
+    let md = read_json(
+        &d.output()
+            .join(format!("{ANN1}/103/cytosolic_ribosome-1.0.json")),
+    );
+    assert_eq!(md["object_count"], 12);
+    assert_eq!(md["files"][0]["format"], "ndjson");
+
+    std::fs::write(
+        d.input().join("demo_source/particles/TS_01_ribosomes.csv"),
+        format!("{csv}1.0,2.0,3.0\n"),
+    )
+    .unwrap();
+    let (_, report) = d.build(&[]);
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec![
+            format!("{ANN1}/103/cytosolic_ribosome-1.0"),
+            format!("{ANN1}/103/cytosolic_ribosome-1.0_point.ndjson"),
+        ]
+    );
+    let md = read_json(
+        &d.output()
+            .join(format!("{ANN1}/103/cytosolic_ribosome-1.0.json")),
+    );
+    assert_eq!(md["object_count"], 13);
+}
+
+#[test]
+fn a_malformed_pick_file_fails_its_annotation_naming_the_file_and_line() {
+    let d = Deposition::new();
+    std::fs::write(
+        d.input().join("demo_source/particles/TS_02_ribosomes.csv"),
+        "1.0,2.0,3.0\n4.0,oops,6.0\n",
+    )
+    .unwrap();
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let failed = ids_with(&report, "failed");
+    assert!(
+        failed
+            .iter()
+            .all(|id| id.contains("TS_02") && id.contains("cytosolic_ribosome")),
+        "{failed:?}"
+    );
+    assert!(
+        run.stderr.contains("TS_02_ribosomes.csv:2"),
+        "{}",
+        run.stderr
+    );
 }

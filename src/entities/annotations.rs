@@ -42,7 +42,9 @@ pub fn prefix(metadata: &Map<String, Value>) -> String {
         .unwrap_or("");
     let version = match metadata.get("version") {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) if n.is_f64() => crate::metadata::py_float_repr(n.as_f64().unwrap_or(0.0)),
+        Some(Value::Number(n)) if n.is_f64() => {
+            crate::metadata::py_float_repr(n.as_f64().unwrap_or(0.0))
+        }
         Some(other) => other.to_string(),
         None => "None".to_string(),
     };
@@ -87,13 +89,19 @@ fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
     let lower = shape.to_lowercase();
     let stem = format!("{dir}/{prefix}_{lower}");
     let (files, vis) = match a.shape {
-        AnnotationShape::Point | AnnotationShape::OrientedPoint | AnnotationShape::InstanceSegmentation => {
-            (vec![(format!("{stem}.ndjson"), "ndjson")], a.is_visualization_default)
-        }
+        AnnotationShape::Point
+        | AnnotationShape::OrientedPoint
+        | AnnotationShape::InstanceSegmentation => (
+            vec![(format!("{stem}.ndjson"), "ndjson")],
+            a.is_visualization_default,
+        ),
         AnnotationShape::SemanticSegmentationMask
         | AnnotationShape::SegmentationMask
         | AnnotationShape::InstanceSegmentationMask => (
-            vec![(format!("{stem}.zarr"), "zarr"), (format!("{stem}.mrc"), "mrc")],
+            vec![
+                (format!("{stem}.zarr"), "zarr"),
+                (format!("{stem}.mrc"), "mrc"),
+            ],
             a.is_visualization_default,
         ),
         AnnotationShape::GlobalCaption => (vec![(format!("{stem}.json"), "json")], false),
@@ -109,9 +117,10 @@ fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
                 false,
             )
         }
-        AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => {
-            (vec![(format!("{stem}.glb"), "glb")], a.is_visualization_default)
-        }
+        AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => (
+            vec![(format!("{stem}.glb"), "glb")],
+            a.is_visualization_default,
+        ),
     };
     Planned {
         files,
@@ -134,7 +143,10 @@ fn alignment_path(ctx: &TargetContext<'_>, idx: usize) -> Option<String> {
 /// # Errors
 /// Listing errors while fingerprinting sources; a template in `filter_value` or
 /// `mesh_source_path` that does not expand.
-pub fn source_target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+pub fn source_target(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Option<TargetSpec>, BuildError> {
     let d = ctx.discovery;
     let inst = &d.instances[idx];
     let Some(a) = source_of(ctx, inst) else {
@@ -149,7 +161,10 @@ pub fn source_target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Targe
     let object: Option<ObjectInfo> = sources.iter().find(|o| o.key == src_key).cloned();
     let mut params = a.params.clone();
     if let Some(Value::String(f)) = params.get("filter_value").cloned() {
-        params.insert("filter_value".into(), json!(format_template(&f, &inst.vars).map_err(invalid)?));
+        params.insert(
+            "filter_value".into(),
+            json!(format_template(&f, &inst.vars).map_err(invalid)?),
+        );
     }
     let vs: f64 = d.instances[inst.parent.expect("annotations live under a voxel spacing")]
         .name
@@ -158,10 +173,15 @@ pub fn source_target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Targe
     // A mask with `rescale` is resized to the tomogram's grid: read the first tomogram's
     // header (its source is a key part) to know whether a resize is needed.
     let rescale_to = match (a.params.get("rescale"), a.shape) {
-        (Some(Value::Bool(true)), AnnotationShape::SemanticSegmentationMask
+        (
+            Some(Value::Bool(true)),
+            AnnotationShape::SemanticSegmentationMask
             | AnnotationShape::SegmentationMask
-            | AnnotationShape::InstanceSegmentationMask) => {
-            let run = d.ancestor_index(idx, EntityKind::Run).expect("annotations live under a run");
+            | AnnotationShape::InstanceSegmentationMask,
+        ) => {
+            let run = d
+                .ancestor_index(idx, EntityKind::Run)
+                .expect("annotations live under a run");
             let tomogram = d.descendants(run, EntityKind::Tomogram).into_iter().next();
             match tomogram.and_then(|t| d.instances[t].path.clone()) {
                 Some(p) => {
@@ -187,18 +207,24 @@ pub fn source_target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Targe
     let files = planned.files.clone();
     let what = format!("annotation {} ({})", inst.name, a.shape.config_key());
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let object = object
-            .as_ref()
-            .ok_or_else(|| invalid(format!("{what}: {} is a folder", io.input.describe(&src_key))))?;
+        let object = object.as_ref().ok_or_else(|| {
+            invalid(format!(
+                "{what}: {} is a folder",
+                io.input.describe(&src_key)
+            ))
+        })?;
         let name = io.input.describe(&src_key);
         match shape {
-            AnnotationShape::Point | AnnotationShape::OrientedPoint | AnnotationShape::InstanceSegmentation => {
+            AnnotationShape::Point
+            | AnnotationShape::OrientedPoint
+            | AnnotationShape::InstanceSegmentation => {
                 let point_shape = match shape {
                     AnnotationShape::Point => PointShape::Point,
                     AnnotationShape::OrientedPoint => PointShape::OrientedPoint,
                     _ => PointShape::InstanceSegmentation,
                 };
-                let p = PointParams::from_params(&params).map_err(invalid)?;
+                let p =
+                    PointParams::for_source(point_shape, &file_format, &params).map_err(invalid)?;
                 let bytes = io.read_source(object)?;
                 let records = points::read_points(&file_format, point_shape, &p, &bytes, &name)
                     .map_err(invalid)?;
@@ -210,7 +236,16 @@ pub fn source_target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Targe
             AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => Err(invalid(
                 format!("{what}: mesh annotations ({file_format}) are not built yet"),
             )),
-            _ => convert_mask(io, object, &name, shape, &params, vs, rescale_to.as_deref(), &files),
+            _ => convert_mask(
+                io,
+                object,
+                &name,
+                shape,
+                &params,
+                vs,
+                rescale_to.as_deref(),
+                &files,
+            ),
         }
     });
     Ok(Some(TargetSpec {
@@ -239,7 +274,10 @@ fn convert_mask(
     let kind = if shape == AnnotationShape::InstanceSegmentationMask {
         VolumeKind::InstanceMask
     } else {
-        let label = params.get("mask_label").and_then(Value::as_i64).unwrap_or(1);
+        let label = params
+            .get("mask_label")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let threshold = params.get("threshold").and_then(Value::as_f64);
         if label != 1 && threshold.is_some() {
             return Err(invalid(format!(
@@ -253,7 +291,8 @@ fn convert_mask(
         let mask = volume::read_header(&VolumeSource::Mrc(&source), name).map_err(invalid)?;
         let tomo_name = io.input.describe(tomogram);
         let tomo_obj = io.input.open_ranged_unchecked(tomogram)?;
-        let target = volume::read_header(&VolumeSource::Mrc(&tomo_obj), &tomo_name).map_err(invalid)?;
+        let target =
+            volume::read_header(&VolumeSource::Mrc(&tomo_obj), &tomo_name).map_err(invalid)?;
         if mask.size != target.size {
             return Err(invalid(format!(
                 "{name}: rescaling a mask of {:?} to the tomogram's {:?} is not built yet",
@@ -429,16 +468,22 @@ mod tests {
     #[test]
     fn prefix_follows_the_reference_rules() {
         assert_eq!(
-            prefix(&md(json!({"annotation_object": {"name": "Some Protein"}, "version": 1.0}))),
+            prefix(&md(
+                json!({"annotation_object": {"name": "Some Protein"}, "version": 1.0})
+            )),
             "some_protein-1.0"
         );
         assert_eq!(
-            prefix(&md(json!({"annotation_object": {"name": "x", "description": "Cytosolic ribosome (80S)"}, "version": 1}))),
+            prefix(&md(
+                json!({"annotation_object": {"name": "x", "description": "Cytosolic ribosome (80S)"}, "version": 1})
+            )),
             "cytosolic_ribosome__80s_-1"
         );
         let long = "d".repeat(51);
         assert_eq!(
-            prefix(&md(json!({"annotation_object": {"name": "Fatty acid", "description": long}, "version": "1.0-b"}))),
+            prefix(&md(
+                json!({"annotation_object": {"name": "Fatty acid", "description": long}, "version": "1.0-b"})
+            )),
             "fatty_acid-1.0_b"
         );
     }

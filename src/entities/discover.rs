@@ -652,7 +652,11 @@ fn grouped(kind: EntityKind) -> bool {
 fn annotation_identity(md: &Value, dep_name: &str, new_alignment: Option<&str>) -> String {
     let text = |k: &str| md.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let align = new_alignment.map_or_else(|| text("alignment_metadata_path"), str::to_string);
-    identity(&[&deposition_part(md, dep_name), &text("annotation_ingest_id"), &align])
+    identity(&[
+        &deposition_part(md, dep_name),
+        &text("annotation_ingest_id"),
+        &align,
+    ])
 }
 
 /// The tomogram identity of spec §5.3: voxel spacing (normalised), alignment path,
