@@ -170,3 +170,39 @@ fn a_malformed_pick_file_fails_its_annotation_naming_the_file_and_line() {
         run.stderr
     );
 }
+
+#[test]
+fn identified_objects_keep_the_run_s_rows() {
+    let d = Deposition::new();
+    std::fs::create_dir_all(d.input().join("demo_source/objects")).unwrap();
+    std::fs::write(
+        d.input().join("demo_source/objects/identified.csv"),
+        "run_name,object_id,name\nTS_01,GO:0022626,ribosome\nTS_02,GO:0005739,mitochondrion\nTS_01,GO:0005874,microtubule\n",
+    )
+    .unwrap();
+    d.edit_config(
+        "runs:\n- sources:",
+        "identified_objects:\n- metadata:\n    object_count: 0\n  sources:\n  - source_glob:\n      list_glob: objects/identified.csv\nruns:\n- sources:",
+    );
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(ids_with(&report, "built").contains(&"19999/TS_01/IdentifiedObjects".to_string()));
+    let dir = d.output().join("19999/TS_01/IdentifiedObjects");
+    let objects = read_json(&dir.join("identified_objects.json"));
+    assert_eq!(
+        objects,
+        serde_json::json!([
+            {"object_id": "GO:0022626", "name": "ribosome"},
+            {"object_id": "GO:0005874", "name": "microtubule"}
+        ])
+    );
+    let md = read_json(&dir.join("identified_objects_metadata.json"));
+    assert_eq!(md["object_count"], 2);
+    assert_eq!(md["columns"], serde_json::json!(["object_id", "name"]));
+    assert_eq!(md["file_format"], "json");
+    assert_eq!(md["identifier"], 100);
+    assert!(md["source_file"]
+        .as_str()
+        .unwrap()
+        .ends_with("demo_source/objects/identified.csv"));
+}

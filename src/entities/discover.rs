@@ -81,15 +81,11 @@ fn child_kinds(kind: EntityKind) -> &'static [EntityKind] {
     }
 }
 
-/// Kinds the walk visits now. Annotation visualizations, identified objects and the
-/// Neuroglancer config come with the work that builds them; key images are derived from
+/// Kinds the walk visits now. Annotation visualizations and the Neuroglancer config come with the work that builds them; key images are derived from
 /// tomograms, not found.
 fn discovered(kind: EntityKind) -> bool {
     use EntityKind::*;
-    !matches!(
-        kind,
-        AnnotationViz | KeyImage | VizConfig | IdentifiedObject
-    )
+    !matches!(kind, AnnotationViz | KeyImage | VizConfig)
 }
 
 struct Walk<'a> {

@@ -11,6 +11,7 @@ mod containers;
 mod discover;
 mod files;
 mod frames;
+mod identified_objects;
 pub mod ids;
 mod io;
 mod keyphotos;
@@ -146,6 +147,11 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
                 }) == Some(idx);
                 if first_of_block {
                     out.push(annotations::metadata_target(ctx, idx));
+                }
+            }
+            IdentifiedObject => {
+                if let Some(t) = identified_objects::target(ctx, idx).map_err(named)? {
+                    out.push(t);
                 }
             }
             DatasetKeyphoto | DepositionKeyphoto => {
