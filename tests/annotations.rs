@@ -206,3 +206,43 @@ fn identified_objects_keep_the_run_s_rows() {
         .unwrap()
         .ends_with("demo_source/objects/identified.csv"));
 }
+
+#[test]
+fn an_ome_zarr_mask_source_is_converted_too() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    // Use the membrane mask we wrote as an OME-Zarr source for a new block.
+    for run in ["TS_01", "TS_02"] {
+        let from = d.output().join(format!(
+            "19999/{run}/Reconstructions/VoxelSpacing13.480/Annotations/100/membrane-1.0_segmentationmask.zarr"
+        ));
+        let to = d
+            .input()
+            .join(format!("demo_source/labels/{run}_membrane.zarr"));
+        copy_dir(&from, &to);
+    }
+    let block = "annotations:\n- metadata:\n    annotation_ingest_id: membrane-copy-1\n    annotation_object:\n      id: GO:0016020\n      name: membrane copy\n    authors: *authors\n    dates: *dates\n    ground_truth_status: false\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: zarr\n      glob_string: labels/{run_name}_membrane.zarr\n      is_visualization_default: false\n";
+    d.edit_config("annotations:\n", block);
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let dir = d.output().join(format!("{ANN1}/104"));
+    let original = std::fs::read(d.output().join(format!(
+        "{ANN1}/100/membrane-1.0_segmentationmask.zarr/0/0/0/0"
+    )))
+    .unwrap();
+    let copy = std::fs::read(dir.join("membrane_copy-1.0_segmentationmask.zarr/0/0/0/0")).unwrap();
+    assert_eq!(original, copy, "the same mask gives the same chunk bytes");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}

@@ -16,6 +16,7 @@
 //! Meshes (TriangularMesh, TriangularMeshGroup) are not built yet: their targets fail saying so.
 
 use super::files::run_name;
+use super::volumes::SourceVolume;
 use super::{BuildError, BuildIo, Instance, Origin, TargetContext};
 use crate::config::{format_template, AnnotationShape, AnnotationSource, Finder};
 use crate::formats::points::{self, PointParams, PointShape};
@@ -203,17 +204,17 @@ pub fn source_target(
     });
     let id = planned.files[0].0.trim_end_matches(".zarr").to_string();
     let shape = a.shape;
+    let is_zarr = inst.is_dir || src_key.contains(".zarr");
     let file_format = a.file_format.clone();
     let files = planned.files.clone();
     let what = format!("annotation {} ({})", inst.name, a.shape.config_key());
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let object = object.as_ref().ok_or_else(|| {
-            invalid(format!(
-                "{what}: {} is a folder",
-                io.input.describe(&src_key)
-            ))
-        })?;
         let name = io.input.describe(&src_key);
+        let file = || {
+            object
+                .as_ref()
+                .ok_or_else(|| invalid(format!("{what}: {name} is a folder")))
+        };
         match shape {
             AnnotationShape::Point
             | AnnotationShape::OrientedPoint
@@ -225,20 +226,20 @@ pub fn source_target(
                 };
                 let p =
                     PointParams::for_source(point_shape, &file_format, &params).map_err(invalid)?;
-                let bytes = io.read_source(object)?;
+                let bytes = io.read_source(file()?)?;
                 let records = points::read_points(&file_format, point_shape, &p, &bytes, &name)
                     .map_err(invalid)?;
                 io.write_bytes(&files[0].0, &points::to_ndjson(point_shape, &records))
             }
             AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
-                io.copy_source(object, &files[0].0)
+                io.copy_source(file()?, &files[0].0)
             }
             AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => Err(invalid(
                 format!("{what}: mesh annotations ({file_format}) are not built yet"),
             )),
             _ => convert_mask(
                 io,
-                object,
+                &SourceVolume::open(io, &src_key, object.as_ref(), is_zarr)?,
                 &name,
                 shape,
                 &params,
@@ -263,7 +264,7 @@ pub fn source_target(
 #[allow(clippy::too_many_arguments)]
 fn convert_mask(
     io: &mut BuildIo<'_>,
-    object: &ObjectInfo,
+    source: &SourceVolume,
     name: &str,
     shape: AnnotationShape,
     params: &Map<String, Value>,
@@ -286,9 +287,8 @@ fn convert_mask(
         }
         VolumeKind::SemanticMask { label, threshold }
     };
-    let source = io.input.open_ranged(object)?;
     if let Some(tomogram) = rescale_to {
-        let mask = volume::read_header(&VolumeSource::Mrc(&source), name).map_err(invalid)?;
+        let mask = volume::read_header(&source.source(), name).map_err(invalid)?;
         let tomo_name = io.input.describe(tomogram);
         let tomo_obj = io.input.open_ranged_unchecked(tomogram)?;
         let target =
@@ -310,8 +310,8 @@ fn convert_mask(
         .to_string();
     let mut opts = VolumeOptions::new(stem.clone());
     opts.voxel_spacing = Some(vs);
-    let out = volume::standardize(&VolumeSource::Mrc(&source), name, kind, &opts, &scratch)
-        .map_err(invalid)?;
+    let out =
+        volume::standardize(&source.source(), name, kind, &opts, &scratch).map_err(invalid)?;
     if out.labels.is_empty() {
         return Ok(());
     }

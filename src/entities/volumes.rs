@@ -213,6 +213,47 @@ pub fn tiltseries_targets(
     Ok(vec![volume, meta])
 }
 
+/// A volume source opened for reading: an MRC by ranged reads (checked against its listing),
+/// or a local OME-Zarr folder.
+pub(crate) enum SourceVolume {
+    Mrc(crate::storage::RangedObject),
+    Zarr(zarrs::storage::ReadableStorage),
+}
+
+impl SourceVolume {
+    /// Opens `src_key` of INPUT (`object` is its listing, for an MRC).
+    ///
+    /// # Errors
+    /// A changed or missing source; a zarr source outside a local folder.
+    pub(crate) fn open(
+        io: &BuildIo<'_>,
+        src_key: &str,
+        object: Option<&ObjectInfo>,
+        is_zarr: bool,
+    ) -> Result<SourceVolume, BuildError> {
+        let name = io.input.describe(src_key);
+        if is_zarr {
+            let root = io.input.local_root().ok_or_else(|| {
+                invalid(format!(
+                    "{name}: OME-Zarr sources are read from local folders only"
+                ))
+            })?;
+            let storage = omezarr::local_storage(&root.join(src_key)).map_err(invalid)?;
+            return Ok(SourceVolume::Zarr(storage));
+        }
+        let object = object.ok_or_else(|| invalid(format!("{name}: not a file")))?;
+        Ok(SourceVolume::Mrc(io.input.open_ranged(object)?))
+    }
+
+    /// The source as the volume code takes it.
+    pub(crate) fn source(&self) -> VolumeSource<'_> {
+        match self {
+            SourceVolume::Mrc(object) => VolumeSource::Mrc(object),
+            SourceVolume::Zarr(storage) => VolumeSource::OmeZarr(storage.clone()),
+        }
+    }
+}
+
 /// The conversion target of a volume source into `{run}.zarr` and `{run}.mrc`.
 fn volume_target(
     ctx: &TargetContext<'_>,
@@ -252,34 +293,9 @@ fn volume_target(
             .to_path_buf();
         let mut opts = VolumeOptions::new(stem.clone());
         opts.voxel_spacing = voxel_spacing;
-        let outputs = if is_zarr {
-            let root = io.input.local_root().ok_or_else(|| {
-                invalid(format!(
-                    "{name}: OME-Zarr sources are read from local folders only"
-                ))
-            })?;
-            let storage = omezarr::local_storage(&root.join(&src_key)).map_err(invalid)?;
-            volume::standardize(
-                &VolumeSource::OmeZarr(storage),
-                &name,
-                kind,
-                &opts,
-                &staging_dir,
-            )
-        } else {
-            let object = object
-                .as_ref()
-                .ok_or_else(|| invalid(format!("{name}: not a file")))?;
-            let source = io.input.open_ranged(object)?;
-            volume::standardize(
-                &VolumeSource::Mrc(&source),
-                &name,
-                kind,
-                &opts,
-                &staging_dir,
-            )
-        }
-        .map_err(invalid)?;
+        let opened = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr)?;
+        let outputs = volume::standardize(&opened.source(), &name, kind, &opts, &staging_dir)
+            .map_err(invalid)?;
         let zarr_prefix = format!("{stem}.zarr/");
         let zarr_files: Vec<(String, String)> = outputs
             .files
