@@ -864,8 +864,10 @@ impl<T: VoxelType, M: Fn(f32) -> T + Sync> Run<'_, T, M> {
             move |source| VolumeError::Write { name, path, source }
         };
         std::fs::create_dir_all(&dir).map_err(werr(&dir))?;
-        // Let blosc use the spare cores when a row has fewer chunks than threads.
-        let threads = (rayon::current_num_threads() / band.len().max(1)).max(1);
+        // One blosc thread per chunk: with several, blosc stores blocks in the order threads
+        // finish them, so equal data could give different bytes and break early cutoff.
+        // Parallelism comes from encoding the chunks of a row together.
+        let threads = 1;
         let written: Vec<Result<OutputFile, VolumeError>> = band
             .par_iter()
             .enumerate()
