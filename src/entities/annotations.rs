@@ -130,15 +130,6 @@ fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
     }
 }
 
-/// The first alignment of the annotation's run: its metadata path (for the JSON and the ID).
-fn alignment_path(ctx: &TargetContext<'_>, idx: usize) -> Option<String> {
-    let d = ctx.discovery;
-    let run = d.ancestor_index(idx, EntityKind::Run)?;
-    d.children(run, EntityKind::Alignment)
-        .next()
-        .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
-}
-
 /// The source target of an annotation instance, and the id of its block's metadata target.
 ///
 /// # Errors
@@ -382,7 +373,7 @@ pub fn metadata_target(ctx: &TargetContext<'_>, idx: usize) -> TargetSpec {
     }
     deps.sort();
     deps.dedup();
-    let alignment = alignment_path(ctx, idx);
+    let alignment = d.run_alignment_path(idx);
     let dep_value = super::containers::deposition_name_value(ctx, idx);
     let metadata = inst.metadata.clone();
     // No block index here: inserting a block before this one must not rebuild it.

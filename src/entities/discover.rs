@@ -465,14 +465,7 @@ impl Walk<'_> {
             }
             (EntityKind::Tomogram, Some(run_dir)) => {
                 let vs_name = self.out.instances[parent].name.clone();
-                let default_alignment = run_idx
-                    .and_then(|r| {
-                        self.out
-                            .children(r, EntityKind::Alignment)
-                            .next()
-                            .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
-                    })
-                    .unwrap_or_default();
+                let default_alignment = self.out.run_alignment_path(parent).unwrap_or_default();
                 let dep = dep_name.clone();
                 let vs_for_existing = vs_name.clone();
                 let align_for_existing = default_alignment.clone();
@@ -492,14 +485,7 @@ impl Walk<'_> {
             }
             (EntityKind::Annotation, Some(_)) => {
                 let vs_dir = self.out.instances[parent].output_dir.clone();
-                let default_alignment = run_idx
-                    .and_then(|r| {
-                        self.out
-                            .children(r, EntityKind::Alignment)
-                            .next()
-                            .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
-                    })
-                    .unwrap_or_default();
+                let default_alignment = self.out.run_alignment_path(parent).unwrap_or_default();
                 let dep = dep_name.clone();
                 let identity_of = move |v: &Value| annotation_identity(v, &dep, None);
                 let me = annotation_identity(&md, &dep_name, Some(&default_alignment));

@@ -235,6 +235,15 @@ impl Discovery {
         None
     }
 
+    /// The metadata path of the first alignment of the run that `idx` is in (or is): the
+    /// `alignment_metadata_path` of tomograms and annotations, and part of their IDs.
+    pub fn run_alignment_path(&self, idx: usize) -> Option<String> {
+        let run = self.ancestor_index(idx, EntityKind::Run)?;
+        self.children(run, EntityKind::Alignment)
+            .next()
+            .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
+    }
+
     /// Children of `idx` of `kind`, in discovery order.
     pub fn children(
         &self,

@@ -68,12 +68,7 @@ pub fn tomogram_targets(
         .get("alignment_metadata_path")
         .and_then(Value::as_str)
         .map(String::from)
-        .or_else(|| {
-            let run_idx = d.ancestor_index(idx, EntityKind::Run)?;
-            d.children(run_idx, EntityKind::Alignment)
-                .next()
-                .map(|(_, a)| format!("{}/alignment_metadata.json", a.output_dir))
-        });
+        .or_else(|| d.run_alignment_path(idx));
     let neuroglancer = format!(
         "{}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
         vs_inst.output_dir,
