@@ -2,8 +2,10 @@
 //! place. Backends sit behind [`Cache`] so the engine never names one; the embedded sled backend
 //! is the default (one database per output location, in the user cache folder).
 
+mod s3_cache;
 mod sled_cache;
 
+pub use s3_cache::S3Cache;
 pub use sled_cache::SledCache;
 
 use crate::keys::{KeyParts, OutputEntry};
@@ -59,6 +61,15 @@ pub trait Cache: Send + Sync {
     /// Backend failures and corrupt records.
     fn get(&self, id: &str) -> Result<Option<TargetRecord>, CacheError>;
 
+    /// The record of target `id` built for exactly `key` (hex), if any. A shared cache keeps
+    /// every key's record, so this is also how a worker sees that another one built the target.
+    ///
+    /// # Errors
+    /// Backend failures and corrupt records.
+    fn get_for_key(&self, id: &str, key: &str) -> Result<Option<TargetRecord>, CacheError> {
+        Ok(self.get(id)?.filter(|r| r.key == key))
+    }
+
     /// Stores the record of a target whose outputs are all published.
     ///
     /// # Errors
@@ -71,6 +82,43 @@ pub trait Cache: Send + Sync {
     /// Backend failures.
     fn ids(&self) -> Result<Vec<String>, CacheError>;
 
+    /// Forgets every record of target `id` (`cache gc`).
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn remove(&self, id: &str) -> Result<(), CacheError>;
+
+    /// Records kept besides each target's latest one, as (object name, key): older builds that
+    /// `cache gc` may delete. Backends that keep only the latest record have none.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn superseded(&self) -> Result<Vec<(String, String)>, CacheError> {
+        Ok(Vec::new())
+    }
+
+    /// Deletes one object named by [`Cache::superseded`].
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn remove_object(&self, _object: &str) -> Result<(), CacheError> {
+        Ok(())
+    }
+
+    /// Claims target `id` for building, waiting while another worker holds it. The claim ends
+    /// when the guard drops. Backends used by one process at a time grant it at once.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn acquire(&self, _id: &str) -> Result<LeaseGuard, CacheError> {
+        Ok(LeaseGuard::default())
+    }
+
+    /// Whether several processes may use this cache at once (required by `--shard`).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
     /// Memo of local source fingerprints kept beside the records, if the backend has one.
     fn stat_cache(&self) -> Option<StatCache>;
 
@@ -82,4 +130,27 @@ pub trait Cache: Send + Sync {
 
     /// Where the cache lives, for messages.
     fn location(&self) -> String;
+}
+
+/// A claim on a target; releasing it (on drop) lets other workers see the target as settled.
+#[derive(Default)]
+pub struct LeaseGuard {
+    release: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl LeaseGuard {
+    /// A guard that runs `release` when dropped.
+    pub fn new(release: impl FnOnce() + Send + 'static) -> LeaseGuard {
+        LeaseGuard {
+            release: Some(Box::new(release)),
+        }
+    }
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
 }

@@ -85,6 +85,11 @@ impl Cache for SledCache {
             .collect()
     }
 
+    fn remove(&self, id: &str) -> Result<(), CacheError> {
+        self.targets.remove(id).map_err(|e| self.backend(e))?;
+        Ok(())
+    }
+
     fn stat_cache(&self) -> Option<StatCache> {
         Some(StatCache::new(self.stat.clone()))
     }

@@ -1,6 +1,7 @@
 //! `ingest build CONFIG INPUT OUTPUT`: build every stale target, in parallel.
 
 use super::plan;
+use crate::graph::shard::Shard;
 use crate::graph::{BuildOptions, Outcome, Status};
 use crate::EntityKind;
 use anyhow::{Context, Result};
@@ -16,13 +17,18 @@ use std::sync::Mutex;
 pub struct BuildArgs {
     /// The dataset config YAML (always a local file).
     pub config: PathBuf,
-    /// Source root: a folder.
+    /// Source root: a folder or `s3://bucket/prefix`.
     pub input: String,
-    /// Output root: a folder (created if missing).
+    /// Output root: a folder (created if missing) or `s3://bucket/prefix`.
     pub output: String,
-    /// Cache database folder (default: one per OUTPUT under the user cache folder).
-    #[arg(long)]
-    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub storage: plan::StorageArgs,
+    /// Build only this worker's share: `I/N` (runs whose sorted index mod N is I, plus the
+    /// deposition level), or `auto` / `auto/N` from the batch engine's array index
+    /// (`SLURM_ARRAY_TASK_ID`, `AWS_BATCH_JOB_ARRAY_INDEX`, `JOB_COMPLETION_INDEX`). Needs a
+    /// shared (`s3://`) cache.
+    #[arg(long, value_name = "I/N|auto[/N]")]
+    pub shard: Option<String>,
     /// Worker threads (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
@@ -53,15 +59,28 @@ pub struct BuildArgs {
 /// Config, storage and cache errors (exit code 2).
 pub fn run(args: BuildArgs) -> Result<ExitCode> {
     let filters = plan::name_filters(&args.filter, &args.exclude)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|s| Shard::parse(s, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let plan = plan::load(
         &args.config,
         &args.input,
         &args.output,
-        args.cache.as_ref(),
+        &args.storage,
         &filters,
         !args.dry_run,
     )?;
+    if shard.is_some() && !plan.cache.is_shared() && !args.dry_run {
+        anyhow::bail!(
+            "--shard needs a cache that several workers can share (--cache s3://…); {} is one process's",
+            plan.cache.location()
+        );
+    }
     let opts = BuildOptions {
+        ids: shard.map(|s| crate::graph::shard::select(&plan.targets, s)),
         only: (!args.only.is_empty()).then(|| args.only.iter().copied().collect()),
         force: args.force,
         dry_run: args.dry_run,
@@ -73,6 +92,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         .targets
         .iter()
         .filter(|t| opts.only.as_ref().is_none_or(|o| o.contains(&t.kind)))
+        .filter(|t| opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
         .count();
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
@@ -116,6 +136,8 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
     if let Some(path) = &args.report {
         let report = json!({
             "summary": {"built": built, "fresh": fresh, "failed": failed, "would_build": would},
+            "shard": shard.map(|s| format!("{}/{}", s.index, s.count)),
+            "s3_requests": crate::storage::s3::request_counts().snapshot(),
             "targets": outcomes,
         });
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)

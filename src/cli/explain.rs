@@ -21,9 +21,8 @@ pub struct ExplainArgs {
     pub output: String,
     /// A target id as printed by `build` (its output path), or a glob over ids (`*/TS_01/**`).
     pub pattern: String,
-    /// Cache database folder (as given to `build`).
-    #[arg(long)]
-    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub storage: plan::StorageArgs,
 }
 
 /// Runs `ingest explain`.
@@ -35,7 +34,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         &args.config,
         &args.input,
         &args.output,
-        args.cache.as_ref(),
+        &args.storage,
         &Default::default(),
         false,
     )?;

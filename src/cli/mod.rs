@@ -65,12 +65,13 @@ pub fn main() -> ExitCode {
 /// What `build` and `explain` share: the config, stores, cache and the planned targets.
 pub(crate) mod plan {
     use super::*;
-    use crate::cache::{Cache, SledCache};
+    use crate::cache::{Cache, S3Cache, SledCache};
     use crate::entities::{self, NameFilters, TargetContext};
     use crate::graph::TargetSpec;
-    use crate::storage::Store;
+    use crate::storage::{s3, Role, S3Options, StatCache, Store};
     use crate::EntityKind;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
+    use std::time::Duration;
 
     /// A loaded deposition, ready to build or explain.
     pub struct Plan {
@@ -121,27 +122,100 @@ pub(crate) mod plan {
         Ok(f)
     }
 
+    /// Where the cache lives and how to reach S3: shared by every subcommand that plans.
+    #[derive(clap::Args, Debug, Clone)]
+    pub struct StorageArgs {
+        /// Cache: a folder (embedded sled database; default: one per OUTPUT under the user
+        /// cache folder) or `s3://bucket/prefix` (shared by any number of workers).
+        #[arg(long, value_name = "DIR|s3://…")]
+        pub cache: Option<String>,
+        /// Endpoint of an S3-compatible server (path-style requests; `http://` allowed).
+        #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+        pub endpoint_url: Option<String>,
+        /// Seconds one S3 request keeps retrying transient errors (5xx, throttling, timeouts,
+        /// resets) with exponential backoff and jitter before the target fails.
+        #[arg(long, default_value_t = 180, value_name = "SECONDS")]
+        pub s3_retry_timeout: u64,
+        /// Seconds before one S3 request times out (and is retried).
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        pub s3_request_timeout: u64,
+        /// Lifetime of a build lease in a shared cache; renewed every third of it, taken over
+        /// by another worker once expired (a crashed worker's targets wait this long).
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        pub lease_ttl: u64,
+    }
+
+    impl StorageArgs {
+        /// The S3 client options these arguments give.
+        pub fn s3(&self) -> S3Options {
+            S3Options {
+                endpoint: self.endpoint_url.clone().filter(|e| !e.is_empty()),
+                retry_timeout: Duration::from_secs(self.s3_retry_timeout),
+                request_timeout: Duration::from_secs(self.s3_request_timeout),
+            }
+        }
+
+        /// Opens the cache for OUTPUT (identified by `output_identity`) and INPUT.
+        pub fn open_cache(
+            &self,
+            output_identity: &str,
+            input_identity: &str,
+        ) -> Result<Box<dyn Cache>> {
+            match &self.cache {
+                Some(url) if s3::is_s3(url) => {
+                    let stat = local_stat_cache(input_identity);
+                    Ok(Box::new(S3Cache::open(
+                        url,
+                        &self.s3(),
+                        Duration::from_secs(self.lease_ttl.max(3)),
+                        stat,
+                    )?))
+                }
+                Some(dir) => Ok(Box::new(SledCache::open(Path::new(dir))?)),
+                None => Ok(Box::new(SledCache::open(&SledCache::default_path(
+                    output_identity,
+                ))?)),
+            }
+        }
+    }
+
+    /// With a shared cache, local source fingerprints are memoised in a small database of their
+    /// own per INPUT. Several workers on one machine cannot open it at once; the others hash.
+    fn local_stat_cache(input_identity: &str) -> Option<StatCache> {
+        if s3::is_s3(input_identity) {
+            return None;
+        }
+        let path = SledCache::default_path(&format!("stat:{input_identity}"));
+        let db = sled::open(&path).ok()?;
+        let tree = db.open_tree("stat/v1").ok()?;
+        Some(StatCache::new(tree))
+    }
+
     /// Loads the config, opens INPUT, OUTPUT and the cache, discovers and plans.
     pub fn load(
         config: &Path,
         input: &str,
         output: &str,
-        cache: Option<&PathBuf>,
+        storage: &StorageArgs,
         filters: &NameFilters,
         create_output: bool,
     ) -> Result<Plan> {
         let config = crate::config::load(config)?;
-        if create_output && !output.contains("://") {
+        if create_output && !s3::is_s3(output) {
             std::fs::create_dir_all(output)
                 .with_context(|| format!("{output}: cannot create the output folder"))?;
         }
-        let probe = Store::open(output, None, false)?;
-        let cache_path = cache
-            .cloned()
-            .unwrap_or_else(|| SledCache::default_path(&probe.root_identity()));
-        let cache: Box<dyn Cache> = Box::new(SledCache::open(&cache_path)?);
-        let input = Store::open(input, cache.stat_cache(), true)?;
-        let output = Store::open(output, None, false)?;
+        let s3_opts = storage.s3();
+        let probe = Store::open_with(output, Role::Output, &s3_opts)?;
+        let input_identity = if s3::is_s3(input) {
+            input.to_string()
+        } else {
+            std::fs::canonicalize(input)
+                .map_or_else(|_| input.to_string(), |p| p.display().to_string())
+        };
+        let cache = storage.open_cache(&probe.root_identity(), &input_identity)?;
+        let input = Store::open_with(input, Role::Input(cache.stat_cache()), &s3_opts)?;
+        let output = probe;
         let discovery = entities::discover(&config, &input, &output, filters)?;
         let ctx = TargetContext {
             config: &config,
@@ -150,6 +224,7 @@ pub(crate) mod plan {
             output: &output,
         };
         let targets = entities::targets(&ctx)?;
+        output.end_discovery();
         Ok(Plan {
             cache,
             input,

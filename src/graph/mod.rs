@@ -5,6 +5,8 @@
 //! stale from its key parts — which include its dependencies' output digests of *this* run —
 //! and, when stale, builds, publishes and only then records.
 
+pub mod shard;
+
 use crate::cache::{Cache, TargetRecord};
 use crate::entities::{BuildError, BuildIo};
 use crate::keys::{outputs_digest, KeyParts, StaleReason};
@@ -41,6 +43,8 @@ pub struct TargetSpec {
 pub struct BuildOptions {
     /// Build only these kinds (others are used from the cache). `None`: every kind.
     pub only: Option<BTreeSet<EntityKind>>,
+    /// Run only the targets with these ids (a shard's share). `None`: every target.
+    pub ids: Option<BTreeSet<String>>,
     /// Rebuild every selected target.
     pub force: bool,
     /// Decide only; write nothing.
@@ -177,7 +181,7 @@ pub fn decide(
             reasons.extend(parts.compare(&r.parts));
             if reasons.is_empty() {
                 for o in &r.outputs {
-                    if !output.exists(&o.key) {
+                    if !output.output_present(&o.key) {
                         reasons.push(StaleReason::OutputMissing { key: o.key.clone() });
                     }
                 }
@@ -212,7 +216,10 @@ pub fn execute(
         .num_threads(opts.jobs.max(1))
         .build()
         .expect("thread pool");
-    let selected = |t: &TargetSpec| opts.only.as_ref().is_none_or(|o| o.contains(&t.kind));
+    let selected = |t: &TargetSpec| {
+        opts.only.as_ref().is_none_or(|o| o.contains(&t.kind))
+            && opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id))
+    };
     let mut settled: HashMap<String, Settled> = HashMap::new();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
     for wave in waves(targets) {
@@ -255,14 +262,20 @@ fn run_one(
         Ok(p) => p,
         Err(e) => return (outcome(Status::Failed, vec![e], vec![]), Settled::Failed),
     };
-    let record = match cache.get(&t.id) {
-        Ok(r) => r,
-        Err(e) => {
+    let key = parts.key().to_hex().to_string();
+    // The record of today's key answers "fresh" in one lookup; the latest record of the
+    // target, whatever its key, says why not.
+    let record = cache
+        .get_for_key(&t.id, &key)
+        .and_then(|r| match r {
+            Some(r) => Ok(Some(r)),
+            None => cache.get(&t.id),
+        })
+        .unwrap_or_else(|e| {
             // An unreadable record is rebuilt over; say so.
             log::warn(&format!("{e}; rebuilding"));
             None
-        }
-    };
+        });
     let (reasons, digest) = decide(&parts, record.as_ref(), output, opts.force);
     let lines = crate::keys::render_reasons(&reasons);
     if let Some(d) = digest {
@@ -273,6 +286,24 @@ fn run_one(
             outcome(Status::WouldBuild, lines, reasons),
             Settled::Pending,
         );
+    }
+    let _lease = match cache.acquire(&t.id) {
+        Ok(lease) => lease,
+        Err(e) => {
+            let mut lines = lines;
+            lines.push(format!("error: cannot claim the target: {e}"));
+            return (outcome(Status::Failed, lines, reasons), Settled::Failed);
+        }
+    };
+    // Another worker may have built it while this one waited for the claim.
+    if !opts.force {
+        if let Ok(Some(r)) = cache.get_for_key(&t.id, &key) {
+            if let (none, Some(d)) = decide(&parts, Some(&r), output, false) {
+                debug_assert!(none.is_empty());
+                let lines = vec!["built by another worker".to_string()];
+                return (outcome(Status::Fresh, lines, vec![]), Settled::Digest(d));
+            }
+        }
     }
     match build(t, &parts, cache, input, output) {
         Ok(d) => (outcome(Status::Built, lines, reasons), Settled::Digest(d)),

@@ -250,11 +250,10 @@ impl LocalStore {
             .prefix("target-")
             .tempdir_in(&base)
             .map_err(io_err(&base))?;
-        Ok(Staging {
+        Ok(Staging::in_dir(
             dir,
-            target_root: self.root.clone(),
-            entries: Vec::new(),
-        })
+            super::Destination::Local(self.root.clone()),
+        ))
     }
 }
 

@@ -3,20 +3,23 @@
 //! Entity code sees only [`Store`]: list a glob with fingerprints (key, ETag, size), read an object
 //! while checking that it still has the fingerprint the plan saw, and publish outputs atomically.
 //!
-//! Local folders are the backend built now (`s3://` URLs are refused with a clear error until the
-//! S3 backend lands). On a local folder there is no real ETag: object_store derives one from inode,
+//! Two backends: local folders and `s3://bucket/prefix` (see [`s3`]). On a local folder there is
+//! no real ETag: object_store derives one from inode,
 //! mtime and size, so a touched or copied but unchanged tree would look changed. We fingerprint
 //! local files by content instead — `b3:<BLAKE3 of the bytes>` — and remember the hash per
 //! `(path, size, mtime, inode)` in a [`StatCache`], so an unchanged file is hashed once and a
 //! nightly re-run costs one `stat` per file. See `cache-format/SPEC.md`, "Local fingerprints".
 
+mod aws_profile;
 mod glob;
 pub mod http;
 mod local;
+pub mod s3;
 mod stat_cache;
 
 pub use glob::{GlobError, GlobPattern};
 pub use local::LocalStore;
+pub use s3::{S3Options, S3Store};
 pub use stat_cache::StatCache;
 
 use std::path::{Path, PathBuf};
@@ -72,11 +75,22 @@ pub enum StorageError {
 /// Result alias of the storage layer.
 pub type Result<T> = std::result::Result<T, StorageError>;
 
-/// A storage root: a local folder (or, later, an `s3://bucket/prefix`).
+/// A storage root: a local folder or an `s3://bucket/prefix`.
 #[derive(Clone)]
 pub enum Store {
     /// A folder on the local disk.
     Local(LocalStore),
+    /// An S3 bucket and prefix.
+    S3(S3Store),
+}
+
+/// What a store is opened for.
+pub enum Role {
+    /// Sources: must exist; local files get content fingerprints through the stat cache; S3
+    /// listings are taken once per run.
+    Input(Option<StatCache>),
+    /// Outputs: may not exist yet; never memoised (the build changes them).
+    Output,
 }
 
 impl Store {
@@ -84,13 +98,35 @@ impl Store {
     /// `stat_cache`; outputs need none.
     ///
     /// # Errors
-    /// `s3://` URLs (not built yet) and missing folders when `must_exist` is set.
+    /// Missing folders when `must_exist` is set; malformed `s3://` URLs.
     pub fn open(location: &str, stat_cache: Option<StatCache>, must_exist: bool) -> Result<Store> {
-        if location.starts_with("s3://") {
-            return Err(StorageError::Unsupported(format!(
-                "{location}: S3 locations are not supported yet; use a local folder"
-            )));
+        let role = if must_exist {
+            Role::Input(stat_cache)
+        } else {
+            Role::Output
+        };
+        Store::open_with(location, role, &S3Options::default())
+    }
+
+    /// Opens a location for a role, with explicit S3 options.
+    ///
+    /// # Errors
+    /// A missing input folder or bucket; malformed `s3://` URLs.
+    pub fn open_with(location: &str, role: Role, s3: &S3Options) -> Result<Store> {
+        let must_exist = matches!(role, Role::Input(_));
+        if s3::is_s3(location) {
+            let store = S3Store::open(location, s3, must_exist)?;
+            if must_exist && !store.exists("") {
+                return Err(StorageError::NotFound {
+                    location: format!("{location} (no object under this prefix)"),
+                });
+            }
+            return Ok(Store::S3(store));
         }
+        let stat_cache = match role {
+            Role::Input(c) => c,
+            Role::Output => None,
+        };
         let root = PathBuf::from(location);
         if must_exist && !root.is_dir() {
             return Err(StorageError::NotFound {
@@ -104,6 +140,7 @@ impl Store {
     pub fn describe(&self, key: &str) -> String {
         match self {
             Store::Local(s) => s.path_of(key).display().to_string(),
+            Store::S3(s) => s.describe(key),
         }
     }
 
@@ -111,6 +148,7 @@ impl Store {
     pub fn root_identity(&self) -> String {
         match self {
             Store::Local(s) => s.root_identity(),
+            Store::S3(s) => s.root_identity(),
         }
     }
 
@@ -122,6 +160,7 @@ impl Store {
     pub fn glob(&self, pattern: &GlobPattern) -> Result<Vec<Match>> {
         match self {
             Store::Local(s) => s.glob(pattern),
+            Store::S3(s) => s.glob(pattern),
         }
     }
 
@@ -132,6 +171,7 @@ impl Store {
     pub fn list_files(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         match self {
             Store::Local(s) => s.list_files(prefix),
+            Store::S3(s) => s.list_files(prefix),
         }
     }
 
@@ -142,6 +182,7 @@ impl Store {
     pub fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         match self {
             Store::Local(s) => s.head(key),
+            Store::S3(s) => s.head(key),
         }
     }
 
@@ -152,6 +193,7 @@ impl Store {
     pub fn read_checked(&self, expected: &ObjectInfo) -> Result<Vec<u8>> {
         match self {
             Store::Local(s) => s.read_checked(expected),
+            Store::S3(s) => s.read_checked(expected),
         }
     }
 
@@ -162,6 +204,7 @@ impl Store {
     pub fn read(&self, key: &str) -> Result<Vec<u8>> {
         match self {
             Store::Local(s) => s.read(key),
+            Store::S3(s) => s.read(key),
         }
     }
 
@@ -173,6 +216,7 @@ impl Store {
     pub fn copy_checked(&self, expected: &ObjectInfo, to: &Path) -> Result<String> {
         match self {
             Store::Local(s) => s.copy_checked(expected, to),
+            Store::S3(s) => s.copy_checked(expected, to),
         }
     }
 
@@ -185,6 +229,7 @@ impl Store {
     pub fn open_ranged(&self, expected: &ObjectInfo) -> Result<RangedObject> {
         match self {
             Store::Local(s) => s.open_ranged(Some(expected), &expected.key),
+            Store::S3(s) => s.open_ranged(Some(expected), &expected.key).map(RangedObject::S3),
         }
     }
 
@@ -196,6 +241,24 @@ impl Store {
     pub fn open_ranged_unchecked(&self, key: &str) -> Result<RangedObject> {
         match self {
             Store::Local(s) => s.open_ranged(None, key),
+            Store::S3(s) => s.open_ranged(None, key).map(RangedObject::S3),
+        }
+    }
+
+    /// Ends the planning phase: listings of an output root are no longer memoised, since the
+    /// build is about to change it.
+    pub fn end_discovery(&self) {
+        if let Store::S3(s) = self {
+            s.end_discovery();
+        }
+    }
+
+    /// Whether the recorded output `key` is still there, for fresh-or-stale decisions. On S3 it
+    /// is answered from one listing per top-level folder, so fresh targets cost no request.
+    pub fn output_present(&self, key: &str) -> bool {
+        match self {
+            Store::Local(s) => s.path_of(key).exists(),
+            Store::S3(s) => s.snapshot_exists(key),
         }
     }
 
@@ -203,6 +266,7 @@ impl Store {
     pub fn exists(&self, key: &str) -> bool {
         match self {
             Store::Local(s) => s.path_of(key).exists(),
+            Store::S3(s) => s.exists(key),
         }
     }
 
@@ -214,6 +278,7 @@ impl Store {
     pub fn staging(&self) -> Result<Staging> {
         match self {
             Store::Local(s) => s.staging(),
+            Store::S3(s) => Staging::new(Destination::S3(s.clone())),
         }
     }
 
@@ -225,6 +290,7 @@ impl Store {
                 // Fails (and is left) while another build still stages outputs there.
                 let _ = std::fs::remove_dir(s.root().join(local::STAGING_DIR));
             }
+            Store::S3(_) => {}
         }
     }
 
@@ -232,6 +298,7 @@ impl Store {
     pub fn local_root(&self) -> Option<&Path> {
         match self {
             Store::Local(s) => Some(s.root()),
+            Store::S3(_) => None,
         }
     }
 }
@@ -240,18 +307,22 @@ impl Store {
 pub enum RangedObject {
     /// A local file.
     Local(std::fs::File),
+    /// An S3 object, read in ranged GETs conditional on its ETag.
+    S3(s3::RemoteObject),
 }
 
 impl crate::formats::mrc::ByteSource for RangedObject {
     fn len(&self) -> u64 {
         match self {
             RangedObject::Local(f) => f.len(),
+            RangedObject::S3(o) => o.len(),
         }
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
         match self {
             RangedObject::Local(f) => f.read_at(offset, buf),
+            RangedObject::S3(o) => o.read_at(offset, buf),
         }
     }
 }
@@ -270,11 +341,67 @@ pub struct Match {
 /// Dropping a `Staging` without publishing removes it, so a failed target leaves nothing behind.
 pub struct Staging {
     dir: tempfile::TempDir,
-    target_root: PathBuf,
+    dest: Destination,
     entries: Vec<String>,
 }
 
+/// Where a [`Staging`] publishes.
+pub(crate) enum Destination {
+    /// Renamed into this folder (staging lives on the same file system).
+    Local(PathBuf),
+    /// Uploaded (staging lives in a local temporary folder).
+    S3(S3Store),
+}
+
+/// The local folder where outputs bound for S3 are staged: `$INGEST_STAGING_DIR`, or
+/// `cryoet-ingest-staging/<pid>` under the temporary folder. Folders left by processes that no
+/// longer run (a killed worker) are removed the first time a process stages.
+fn remote_staging_base() -> Result<PathBuf> {
+    static BASE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        let root = std::env::var_os("INGEST_STAGING_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("cryoet-ingest-staging"));
+        if let Ok(entries) = std::fs::read_dir(&root) {
+            for e in entries.flatten() {
+                let pid = e.file_name().to_string_lossy().parse::<u32>().ok();
+                if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        root.join(std::process::id().to_string())
+    });
+    std::fs::create_dir_all(base).map_err(|source| StorageError::Io {
+        location: base.display().to_string(),
+        source,
+    })?;
+    Ok(base.clone())
+}
+
 impl Staging {
+    /// A staging area in `dir` (which must be on the local file system of the destination when
+    /// that is a folder).
+    pub(crate) fn in_dir(dir: tempfile::TempDir, dest: Destination) -> Staging {
+        Staging {
+            dir,
+            dest,
+            entries: Vec::new(),
+        }
+    }
+
+    fn new(dest: Destination) -> Result<Staging> {
+        let base = remote_staging_base()?;
+        let dir = tempfile::Builder::new()
+            .prefix("target-")
+            .tempdir_in(&base)
+            .map_err(|source| StorageError::Io {
+                location: base.display().to_string(),
+                source,
+            })?;
+        Ok(Staging::in_dir(dir, dest))
+    }
+
     /// Local path where output `key` (relative to the output root) is to be written; parent
     /// folders are created. The key is remembered for [`Staging::publish`].
     ///
@@ -338,16 +465,22 @@ impl Staging {
         })
     }
 
-    /// Moves every staged output into place (a rename each on a local disk: readers see the old
-    /// or the new file, never a half-written one), then removes the staging folder.
+    /// Moves every staged output into place, then removes the staging folder. On a local disk
+    /// that is a rename each (readers see the old or the new file, never a half-written one);
+    /// on S3 every object is uploaded whole (PUT or completed multipart).
     ///
     /// # Errors
-    /// I/O errors; outputs already moved stay in place (each of them complete).
+    /// I/O and upload errors; outputs already published stay in place (each of them complete),
+    /// and no cache record is written, so the next build redoes the target.
     pub fn publish(self) -> Result<()> {
         for key in &self.entries {
-            let from = self.dir.path().join(key);
-            let to = self.target_root.join(key);
-            local::replace_path(&from, &to, self.dir.path())?;
+            match &self.dest {
+                Destination::Local(root) => {
+                    let from = self.dir.path().join(key);
+                    local::replace_path(&from, &root.join(key), self.dir.path())?;
+                }
+                Destination::S3(store) => store.publish(self.dir.path(), key)?,
+            }
         }
         Ok(())
     }
