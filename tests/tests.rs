@@ -6,6 +6,7 @@
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
+//! - `s3`: S3 input/output, the shared S3 cache, shards, crashes and outages (moto server);
 //! - `validate`: `ingest validate` over the real configs in `../shared`;
 //! - `volume_readers`: volume outputs read back by zarr-python and mrcfile (test venv).
 
@@ -17,6 +18,7 @@ mod demo;
 mod engine;
 mod explain;
 mod key_vectors;
+mod s3;
 mod keyphotos;
 mod validate;
 mod volume_readers;

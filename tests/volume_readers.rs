@@ -11,17 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn venv_python() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = std::env::var_os("CRYOET_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "test venv missing at {}: run tests/python/setup_venv.sh (or set CRYOET_TEST_VENV)",
-        venv.display()
-    );
-    py
+    crate::common::venv_bin("python")
 }
 
 /// SplitMix64: seeded, reproducible test data.

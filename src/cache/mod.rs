@@ -88,12 +88,12 @@ pub trait Cache: Send + Sync {
     /// Backend failures.
     fn remove(&self, id: &str) -> Result<(), CacheError>;
 
-    /// Records kept besides each target's latest one, as (object name, key): older builds that
-    /// `cache gc` may delete. Backends that keep only the latest record have none.
+    /// Records kept besides each target's latest one, as (object name, built at): older builds
+    /// that `cache gc` may delete. Backends that keep only the latest record have none.
     ///
     /// # Errors
     /// Backend failures.
-    fn superseded(&self) -> Result<Vec<(String, String)>, CacheError> {
+    fn superseded(&self) -> Result<Vec<(String, u64)>, CacheError> {
         Ok(Vec::new())
     }
 

@@ -98,6 +98,7 @@ pub struct S3Cache {
     store: S3Store,
     keeper: Arc<LeaseKeeper>,
     stat: Option<StatCache>,
+    retry_timeout: Duration,
 }
 
 impl S3Cache {
@@ -137,7 +138,46 @@ impl S3Cache {
             store,
             keeper,
             stat,
+            retry_timeout: opts.retry_timeout,
         })
+    }
+
+    /// A conditional PUT, retried on transport errors. `object_store` does not retry
+    /// conditional writes itself (a retry of a write that did land would fail its own
+    /// precondition), so every caller reads back what it finds after `Ok(None)`.
+    fn put_retrying(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        condition: Condition,
+    ) -> Result<Option<String>, CacheError> {
+        let deadline = std::time::Instant::now() + self.retry_timeout;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self
+                .store
+                .put_conditional(key, bytes.to_vec(), condition.clone())
+            {
+                Ok(r) => return Ok(r),
+                Err(StorageError::Io { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+    }
+
+    /// The lease object's body and ETag when it is this worker's own (a retried create or
+    /// update that landed before its response was lost).
+    fn own_lease(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let Some((bytes, etag)) = self.store.read_with_etag(key).map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice::<Lease>(&bytes)
+            .ok()
+            .filter(|l| l.owner == self.keeper.owner && l.expires_at > now())
+            .map(|_| etag))
     }
 
     fn record_key(id: &str, key: &str) -> String {
@@ -214,13 +254,11 @@ impl Cache for S3Cache {
     fn put(&self, record: &TargetRecord) -> Result<(), CacheError> {
         let bytes = serde_json::to_vec(record).expect("records are plain JSON");
         // Created once: an existing record of the same key holds the same outputs.
-        self.store
-            .put_conditional(
-                &Self::record_key(&record.id, &record.key),
-                bytes,
-                Condition::Absent,
-            )
-            .map_err(|e| self.err(e))?;
+        self.put_retrying(
+            &Self::record_key(&record.id, &record.key),
+            &bytes,
+            Condition::Absent,
+        )?;
         let head = serde_json::to_vec(&Head {
             id: record.id.clone(),
             key: record.key.clone(),
@@ -235,14 +273,10 @@ impl Cache for S3Cache {
                 .map_err(|e| self.err(e))?
             {
                 None => Condition::Absent,
+                Some((current, _)) if current == head => return Ok(()),
                 Some((_, etag)) => Condition::Matches(etag),
             };
-            if self
-                .store
-                .put_conditional(&head_key, head.clone(), condition)
-                .map_err(|e| self.err(e))?
-                .is_some()
-            {
+            if self.put_retrying(&head_key, &head, condition)?.is_some() {
                 return Ok(());
             }
         }
@@ -280,7 +314,7 @@ impl Cache for S3Cache {
             .map_err(|e| self.err(e))
     }
 
-    fn superseded(&self) -> Result<Vec<(String, String)>, CacheError> {
+    fn superseded(&self) -> Result<Vec<(String, u64)>, CacheError> {
         // Records that are not their target's head: older builds, kept until gc.
         let mut heads: HashMap<String, String> = HashMap::new();
         for h in self.store.list_live("v1/heads").map_err(|e| self.err(e))? {
@@ -290,12 +324,18 @@ impl Cache for S3Cache {
                 }
             }
         }
-        Ok(self
-            .all_records()?
-            .into_iter()
-            .filter(|(tag, key)| heads.get(tag) != Some(key))
-            .map(|(tag, key)| (format!("v1/records/{tag}/{key}.json"), key))
-            .collect())
+        let mut out = Vec::new();
+        for (tag, key) in self.all_records()? {
+            if heads.get(&tag) == Some(&key) {
+                continue;
+            }
+            let object = format!("v1/records/{tag}/{key}.json");
+            if let Some((bytes, _)) = self.store.read_with_etag(&object).map_err(|e| self.err(e))? {
+                let built_at = Self::decode(&object, &bytes).map_or(0, |r| r.built_at);
+                out.push((object, built_at));
+            }
+        }
+        Ok(out)
     }
 
     fn remove_object(&self, object: &str) -> Result<(), CacheError> {
@@ -307,11 +347,10 @@ impl Cache for S3Cache {
         let mut wait = Duration::from_millis(100);
         loop {
             let body = self.keeper.body(id);
-            if let Some(etag) = self
-                .store
-                .put_conditional(&key, body.clone(), Condition::Absent)
-                .map_err(|e| self.err(e))?
-            {
+            if let Some(etag) = self.put_retrying(&key, &body, Condition::Absent)? {
+                return Ok(self.hold(key, id, etag));
+            }
+            if let Some(etag) = self.own_lease(&key)? {
                 return Ok(self.hold(key, id, etag));
             }
             let Some((bytes, etag)) = self.store.read_with_etag(&key).map_err(|e| self.err(e))?
@@ -322,11 +361,11 @@ impl Cache for S3Cache {
             let expired = serde_json::from_slice::<Lease>(&bytes)
                 .map_or(true, |l| l.expires_at <= now());
             if expired {
-                if let Some(etag) = self
-                    .store
-                    .put_conditional(&key, body, Condition::Matches(etag))
-                    .map_err(|e| self.err(e))?
-                {
+                let took = match self.put_retrying(&key, &body, Condition::Matches(etag))? {
+                    Some(etag) => Some(etag),
+                    None => self.own_lease(&key)?,
+                };
+                if let Some(etag) = took {
                     crate::graph::log::warn(&format!(
                         "took over the expired lease on {id} (its worker stopped renewing it)"
                     ));

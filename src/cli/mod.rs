@@ -1,7 +1,9 @@
 //! Command-line interface: one file per subcommand, each an args struct plus `run()`.
 
 mod build;
+mod cache_cmd;
 mod explain;
+mod units;
 mod validate;
 
 use anyhow::{Context, Result};
@@ -33,6 +35,10 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Check dataset configs and report every problem with file, line, block and field.
     Validate(validate::ValidateArgs),
+    /// List the work units (deposition level, runs) and shards of a deposition, for schedulers.
+    Plan(units::PlanArgs),
+    /// Verify or garbage-collect a cache (sled or S3).
+    Cache(cache_cmd::CacheArgs),
 }
 
 /// Entry point of the binary.
@@ -52,6 +58,8 @@ pub fn main() -> ExitCode {
         Command::Build(a) => build::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Plan(a) => units::run(a),
+        Command::Cache(a) => cache_cmd::run(a),
     };
     match result {
         Ok(code) => code,
@@ -63,7 +71,7 @@ pub fn main() -> ExitCode {
 }
 
 /// What `build` and `explain` share: the config, stores, cache and the planned targets.
-pub(crate) mod plan {
+pub mod plan {
     use super::*;
     use crate::cache::{Cache, S3Cache, SledCache};
     use crate::entities::{self, NameFilters, TargetContext};

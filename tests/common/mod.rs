@@ -10,6 +10,21 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A program of the test venv (`$CRYOET_TEST_VENV`, default `<repo>/.venv`, made by
+/// `tests/python/setup_venv.sh`). A missing venv fails the test; it never skips it.
+pub fn venv_bin(name: &str) -> PathBuf {
+    let venv = std::env::var_os("CRYOET_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"));
+    let bin = venv.join("bin").join(name);
+    assert!(
+        bin.exists(),
+        "{} missing: run tests/python/setup_venv.sh (or set CRYOET_TEST_VENV)",
+        bin.display()
+    );
+    bin
+}
+
 /// A deposition under test: INPUT (with the demo source tree), OUTPUT, a private cache and a
 /// copy of the demo config that tests may edit.
 pub struct Deposition {

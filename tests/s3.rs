@@ -1,0 +1,417 @@
+//! S3 input, output and shared cache against a real S3-compatible server: moto's server from
+//! the test venv, started on 127.0.0.1 by each test (so a test may pause or kill it). The test
+//! side reads and writes buckets with boto3 (`tests/python/s3_tool.py`), not with our code.
+
+use crate::common::{ids_with, run, venv_bin, Deposition, Run};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A moto server on a free port of 127.0.0.1, killed on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        for bucket in ["src", "out", "cache"] {
+            moto.tool(&["mkbucket", bucket]);
+        }
+        moto
+    }
+
+    /// Runs `s3_tool.py ENDPOINT args…` and returns its stdout.
+    fn tool(&self, args: &[&str]) -> String {
+        let script = crate::common::repo().join("tests/python/s3_tool.py");
+        let out = Command::new(venv_bin("python"))
+            .arg(script)
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "s3_tool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// An `ingest` command talking to this server with test credentials.
+    fn ingest(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
+        cmd.args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env_remove("AWS_PROFILE");
+        cmd
+    }
+
+    /// Downloads `s3://out/<prefix>` into a new folder of `d`.
+    fn download(&self, url: &str, to: &Path) {
+        self.tool(&["download", url, to.to_str().unwrap()]);
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A deposition whose INPUT is also uploaded to `s3://src/dep`.
+fn s3_deposition(moto: &Moto) -> Deposition {
+    let d = Deposition::new();
+    moto.tool(&["upload", d.input().to_str().unwrap(), "s3://src/dep"]);
+    d
+}
+
+/// `ingest build CONFIG s3://src/dep s3://out/o --cache s3://cache/c` plus `extra`, with a
+/// report at `report`.
+fn s3_build_cmd(moto: &Moto, d: &Deposition, report: &Path, extra: &[&str]) -> Command {
+    let config = d.config();
+    let mut args = vec![
+        "build",
+        config.to_str().unwrap(),
+        "s3://src/dep",
+        "s3://out/o",
+        "--cache",
+        "s3://cache/c",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let mut cmd = moto.ingest(&args);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+fn s3_build(moto: &Moto, d: &Deposition, name: &str, extra: &[&str]) -> (Run, serde_json::Value) {
+    let report = d.path(name);
+    let out = run(s3_build_cmd(moto, d, &report, extra));
+    let json = std::fs::read(&report)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (out, json)
+}
+
+/// Every file under `root`, relative path → bytes.
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    crate::common::snapshot(root)
+        .into_iter()
+        .map(|(p, (_, bytes))| (p, bytes))
+        .collect()
+}
+
+/// Compares two output trees entry by entry: the same files; JSON equal once parsed, without
+/// `last_updated_at`; MRC equal but for the header labels (which carry the build time); every
+/// other file byte for byte.
+fn assert_same_tree(a: &Path, b: &Path) {
+    let (fa, fb) = (files(a), files(b));
+    let (ka, kb): (BTreeSet<_>, BTreeSet<_>) = (fa.keys().collect(), fb.keys().collect());
+    assert_eq!(ka, kb, "same files in {} and {}", a.display(), b.display());
+    assert!(!fa.is_empty(), "{} is empty", a.display());
+    for (path, x) in &fa {
+        let y = &fb[path];
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext {
+            "json" => {
+                let parse = |bytes: &[u8]| {
+                    let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("last_updated_at");
+                    }
+                    v
+                };
+                assert_eq!(parse(x), parse(y), "{}", path.display());
+            }
+            "mrc" => {
+                assert_eq!(x.len(), y.len(), "{}", path.display());
+                assert!(
+                    x[..224] == y[..224] && x[1024..] == y[1024..],
+                    "{} differs outside its labels",
+                    path.display()
+                );
+            }
+            _ => assert!(x == y, "{} differs", path.display()),
+        }
+    }
+}
+
+/// The same deposition built between folders: the reference tree.
+fn folder_build(d: &Deposition) -> PathBuf {
+    let (r, _) = d.build(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    d.output()
+}
+
+fn summary(report: &serde_json::Value, field: &str) -> u64 {
+    report["summary"][field].as_u64().unwrap()
+}
+
+#[test]
+fn s3_build_equals_folder_build_and_rerun_writes_nothing() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let (r, report) = s3_build(&moto, &d, "r1.json", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let built = summary(&report, "built");
+    assert!(built > 40, "{report}");
+    assert!(report["s3_requests"]["PUT"].as_u64().unwrap() > 0);
+
+    let downloaded = d.path("downloaded");
+    moto.download("s3://out/o", &downloaded);
+    assert_same_tree(&downloaded, &folder_build(&d));
+
+    let (r, report) = s3_build(&moto, &d, "r2.json", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(summary(&report, "built"), 0, "{report}");
+    assert_eq!(summary(&report, "fresh"), built);
+    let requests = &report["s3_requests"];
+    assert_eq!(requests["PUT"], 0, "an unchanged re-run writes nothing: {requests}");
+    assert_eq!(requests["POST"], 0, "{requests}");
+    assert_eq!(requests["DELETE"], 0, "{requests}");
+}
+
+#[test]
+fn three_shards_on_one_output_build_each_target_once() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let workers: Vec<(Child, PathBuf)> = (0..3)
+        .map(|i| {
+            let report = d.path(&format!("shard{i}.json"));
+            let shard = format!("{i}/3");
+            let child = s3_build_cmd(&moto, &d, &report, &["--shard", &shard, "--jobs", "1"])
+                .spawn()
+                .unwrap();
+            (child, report)
+        })
+        .collect();
+    let mut built_by: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, (child, report)) in workers.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "shard {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+        assert_eq!(report["shard"], format!("{i}/3"));
+        for id in ids_with(&report, "built") {
+            *built_by.entry(id).or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = built_by.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "built by more than one worker: {twice:?}");
+
+    // One worker alone builds exactly the same set of targets.
+    let (r, single) = d.build(&["--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all: BTreeSet<String> = ids_with(&single, "would_build").into_iter().collect();
+    assert_eq!(built_by.keys().cloned().collect::<BTreeSet<_>>(), all);
+
+    let downloaded = d.path("downloaded");
+    moto.download("s3://out/o", &downloaded);
+    assert_same_tree(&downloaded, &folder_build(&d));
+    assert_eq!(
+        moto.tool(&["count", "s3://cache/c/v1/leases"]).trim(),
+        "0",
+        "every lease is released"
+    );
+}
+
+#[test]
+fn killed_worker_then_rerun_completes_with_a_clean_tree() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let lease = ["--lease-ttl", "3", "--jobs", "1"];
+    let mut child = s3_build_cmd(&moto, &d, &d.path("killed.json"), &lease)
+        .spawn()
+        .unwrap();
+    // Kill it once it has published part of the deposition.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: usize = moto.tool(&["count", "s3://out/o"]).trim().parse().unwrap();
+        if n >= 20 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the worker published nothing");
+        assert!(child.try_wait().unwrap().is_none(), "finished before the kill");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let (r, report) = s3_build(&moto, &d, "rerun.json", &lease);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(summary(&report, "built") > 0, "{report}");
+    assert!(summary(&report, "fresh") > 0, "{report}");
+    let downloaded = d.path("downloaded");
+    moto.download("s3://out/o", &downloaded);
+    assert_same_tree(&downloaded, &folder_build(&d));
+}
+
+#[test]
+fn paused_server_is_retried_or_fails_cleanly_then_completes() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let pause = |seconds: u64| {
+        moto.signal(libc::SIGSTOP);
+        std::thread::sleep(Duration::from_secs(seconds));
+        moto.signal(libc::SIGCONT);
+    };
+
+    // Retried: requests time out after 1 s and retry for up to 60 s; the server is stopped 3 s.
+    let retrying = ["--s3-request-timeout", "1", "--s3-retry-timeout", "60"];
+    let child = s3_build_cmd(&moto, &d, &d.path("paused.json"), &retrying)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    pause(3);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Failing: every target has a 1 s budget while the server is stopped for longer; those
+    // that fail leave no record, so the next run builds exactly them. Their leases could not be
+    // released either: a short lease lets the next run take them over soon.
+    moto.tool(&["delete", "s3://out/o"]);
+    moto.tool(&["delete", "s3://cache/c"]);
+    let failing = [
+        "--s3-request-timeout",
+        "1",
+        "--s3-retry-timeout",
+        "1",
+        "--lease-ttl",
+        "3",
+    ];
+    let child = s3_build_cmd(&moto, &d, &d.path("failing.json"), &failing)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    pause(4);
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "the stopped server fails the build");
+
+    let (r, report) = s3_build(&moto, &d, "after.json", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(summary(&report, "built") > 0, "{report}");
+    let downloaded = d.path("downloaded");
+    moto.download("s3://out/o", &downloaded);
+    assert_same_tree(&downloaded, &folder_build(&d));
+}
+
+/// Credentials for in-process S3 clients (the same values in every test, set once).
+fn in_process_credentials() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::set_var("AWS_REGION", "us-east-1");
+    });
+}
+
+#[test]
+fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
+    use cryoet_ingest::cli::plan::{load, StorageArgs};
+    use cryoet_ingest::graph::{BuildOptions, Status};
+    in_process_credentials();
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let storage = StorageArgs {
+        cache: Some("s3://cache/c".into()),
+        endpoint_url: Some(moto.endpoint.clone()),
+        s3_retry_timeout: 30,
+        s3_request_timeout: 10,
+        lease_ttl: 30,
+    };
+    let plan = load(
+        &d.config(),
+        "s3://src/dep",
+        "s3://out/o",
+        &storage,
+        &Default::default(),
+        true,
+    )
+    .unwrap();
+
+    // After the listing, replace a pick file and a tomogram (same sizes, other bytes).
+    let replaced = [
+        "demo_source/particles/TS_01_ribosomes.csv",
+        "demo_source/tomograms/TS_01.mrc",
+    ];
+    for key in replaced {
+        let local = d.input().join(key);
+        let mut bytes = std::fs::read(&local).unwrap();
+        let last = bytes.len() - 2;
+        bytes[last] ^= 1;
+        let other = d.path("replacement");
+        std::fs::write(&other, &bytes).unwrap();
+        moto.tool(&["put", other.to_str().unwrap(), &format!("s3://src/dep/{key}")]);
+    }
+
+    let opts = BuildOptions {
+        jobs: 2,
+        ..Default::default()
+    };
+    let outcomes = plan.execute(&opts, &|_| {});
+    let readers: BTreeSet<String> = plan
+        .targets
+        .iter()
+        .filter(|t| t.sources.iter().any(|s| replaced.contains(&s.key.as_str())))
+        .map(|t| t.id.clone())
+        .collect();
+    // The pick file's annotation, the tomogram's volume and the alignment (reads its header).
+    assert!(readers.len() >= 2, "{readers:?}");
+    for o in &outcomes {
+        if readers.contains(&o.id) {
+            assert_eq!(o.status, Status::Failed, "{}: {:?}", o.id, o.reasons);
+            let text = o.reasons.join("\n");
+            assert!(text.contains("changed since it was listed"), "{text}");
+            assert!(text.contains("s3://src/dep/demo_source/"), "{text}");
+            assert!(plan.cache.get(&o.id).unwrap().is_none(), "no record for {}", o.id);
+            let published = moto.tool(&["count", &format!("s3://out/o/{}", o.id)]);
+            assert_eq!(published.trim(), "0", "nothing published for {}", o.id);
+        } else if o.status == Status::Failed {
+            // Only dependents of the failed readers fail.
+            assert!(o.reasons.iter().any(|r| r.contains("failed")), "{o:?}");
+        }
+    }
+    assert!(outcomes.iter().any(|o| o.status == Status::Built));
+}
