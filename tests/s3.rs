@@ -9,13 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A moto server on a free port of 127.0.0.1, killed on drop.
-struct Moto {
+pub struct Moto {
     child: Child,
-    endpoint: String,
+    pub endpoint: String,
 }
 
 impl Moto {
-    fn start() -> Moto {
+    pub fn start() -> Moto {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -77,7 +77,7 @@ impl Moto {
     }
 
     /// Downloads `s3://out/<prefix>` into a new folder of `d`.
-    fn download(&self, url: &str, to: &Path) {
+    pub fn download(&self, url: &str, to: &Path) {
         self.tool(&["download", url, to.to_str().unwrap()]);
     }
 }
@@ -91,7 +91,7 @@ impl Drop for Moto {
 }
 
 /// A deposition whose INPUT is also uploaded to `s3://src/dep`.
-fn s3_deposition(moto: &Moto) -> Deposition {
+pub fn s3_deposition(moto: &Moto) -> Deposition {
     let d = Deposition::new();
     moto.tool(&["upload", d.input().to_str().unwrap(), "s3://src/dep"]);
     d
@@ -138,7 +138,7 @@ fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// Compares two output trees entry by entry: the same files; JSON equal once parsed, without
 /// `last_updated_at`; MRC equal but for the header labels (which carry the build time); every
 /// other file byte for byte.
-fn assert_same_tree(a: &Path, b: &Path) {
+pub fn assert_same_tree(a: &Path, b: &Path) {
     let (fa, fb) = (files(a), files(b));
     let (ka, kb): (BTreeSet<_>, BTreeSet<_>) = (fa.keys().collect(), fb.keys().collect());
     assert_eq!(ka, kb, "same files in {} and {}", a.display(), b.display());

@@ -7,6 +7,7 @@
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `s3`: S3 input/output, the shared S3 cache, shards, crashes and outages (moto server);
+//! - `slurm`: the sbatch array script on a one-node Slurm (`../shared/tools/slurm-local`);
 //! - `validate`: `ingest validate` over the real configs in `../shared`;
 //! - `volume_readers`: volume outputs read back by zarr-python and mrcfile (test venv).
 
@@ -19,6 +20,7 @@ mod engine;
 mod explain;
 mod key_vectors;
 mod s3;
+mod slurm;
 mod keyphotos;
 mod validate;
 mod volume_readers;
