@@ -200,7 +200,10 @@ fn s3_build_equals_folder_build_and_rerun_writes_nothing() {
     assert_eq!(summary(&report, "built"), 0, "{report}");
     assert_eq!(summary(&report, "fresh"), built);
     let requests = &report["s3_requests"];
-    assert_eq!(requests["PUT"], 0, "an unchanged re-run writes nothing: {requests}");
+    assert_eq!(
+        requests["PUT"], 0,
+        "an unchanged re-run writes nothing: {requests}"
+    );
     assert_eq!(requests["POST"], 0, "{requests}");
     assert_eq!(requests["DELETE"], 0, "{requests}");
 }
@@ -269,7 +272,10 @@ fn killed_worker_then_rerun_completes_with_a_clean_tree() {
             break;
         }
         assert!(Instant::now() < deadline, "the worker published nothing");
-        assert!(child.try_wait().unwrap().is_none(), "finished before the kill");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the kill"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL
@@ -327,7 +333,11 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
     std::thread::sleep(Duration::from_millis(300));
     pause(4);
     let out = child.wait_with_output().unwrap();
-    assert_ne!(out.status.code(), Some(0), "the stopped server fails the build");
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the stopped server fails the build"
+    );
 
     let (r, report) = s3_build(&moto, &d, "after.json", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -383,7 +393,11 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
         bytes[last] ^= 1;
         let other = d.path("replacement");
         std::fs::write(&other, &bytes).unwrap();
-        moto.tool(&["put", other.to_str().unwrap(), &format!("s3://src/dep/{key}")]);
+        moto.tool(&[
+            "put",
+            other.to_str().unwrap(),
+            &format!("s3://src/dep/{key}"),
+        ]);
     }
 
     let opts = BuildOptions {
@@ -405,7 +419,11 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
             let text = o.reasons.join("\n");
             assert!(text.contains("changed since it was listed"), "{text}");
             assert!(text.contains("s3://src/dep/demo_source/"), "{text}");
-            assert!(plan.cache.get(&o.id).unwrap().is_none(), "no record for {}", o.id);
+            assert!(
+                plan.cache.get(&o.id).unwrap().is_none(),
+                "no record for {}",
+                o.id
+            );
             let published = moto.tool(&["count", &format!("s3://out/o/{}", o.id)]);
             assert_eq!(published.trim(), "0", "nothing published for {}", o.id);
         } else if o.status == Status::Failed {

@@ -66,7 +66,12 @@ fn sbatch_array_builds_each_target_once() {
         .args(["--parsable", "--array=0-2"])
         .arg(format!("--output={}/task_%A_%a.out", reports.display()))
         .arg(&script)
-        .args([d.config().to_str().unwrap(), "s3://src/dep", "s3://out/o", "s3://cache/c"])
+        .args([
+            d.config().to_str().unwrap(),
+            "s3://src/dep",
+            "s3://out/o",
+            "s3://cache/c",
+        ])
         .env("INGEST_BIN", env!("CARGO_BIN_EXE_ingest"))
         .env("INGEST_REPORT_DIR", &reports)
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -75,12 +80,20 @@ fn sbatch_array_builds_each_target_once() {
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let job = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let q = slurm.command("squeue").args(["-h", "-j", &job]).output().unwrap();
+        let q = slurm
+            .command("squeue")
+            .args(["-h", "-j", &job])
+            .output()
+            .unwrap();
         if String::from_utf8_lossy(&q.stdout).trim().is_empty() {
             break;
         }

@@ -116,9 +116,10 @@ impl S3Cache {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "host".to_string());
-        let nonce = blake3::hash(format!("{:?}{}", SystemTime::now(), std::process::id()).as_bytes())
-            .to_hex()[..8]
-            .to_string();
+        let nonce =
+            blake3::hash(format!("{:?}{}", SystemTime::now(), std::process::id()).as_bytes())
+                .to_hex()[..8]
+                .to_string();
         let keeper = Arc::new(LeaseKeeper {
             store: store.clone(),
             ttl: lease_ttl,
@@ -205,7 +206,10 @@ impl S3Cache {
 
     /// Every record object of every target, with the target id its head names.
     fn all_records(&self) -> Result<Vec<(String, String)>, CacheError> {
-        let listed = self.store.list_live("v1/records").map_err(|e| self.err(e))?;
+        let listed = self
+            .store
+            .list_live("v1/records")
+            .map_err(|e| self.err(e))?;
         Ok(listed
             .into_iter()
             .filter_map(|o| {
@@ -330,7 +334,11 @@ impl Cache for S3Cache {
                 continue;
             }
             let object = format!("v1/records/{tag}/{key}.json");
-            if let Some((bytes, _)) = self.store.read_with_etag(&object).map_err(|e| self.err(e))? {
+            if let Some((bytes, _)) = self
+                .store
+                .read_with_etag(&object)
+                .map_err(|e| self.err(e))?
+            {
                 let built_at = Self::decode(&object, &bytes).map_or(0, |r| r.built_at);
                 out.push((object, built_at));
             }
@@ -358,8 +366,8 @@ impl Cache for S3Cache {
                 continue; // released between our create and our read
             };
             // An unreadable lease is treated as expired.
-            let expired = serde_json::from_slice::<Lease>(&bytes)
-                .map_or(true, |l| l.expires_at <= now());
+            let expired =
+                serde_json::from_slice::<Lease>(&bytes).map_or(true, |l| l.expires_at <= now());
             if expired {
                 let took = match self.put_retrying(&key, &body, Condition::Matches(etag))? {
                     Some(etag) => Some(etag),

@@ -139,10 +139,7 @@ fn gc(
         cache = Some(p.cache);
     }
     let cache = cache.expect("at least one config");
-    let scope: BTreeSet<&str> = planned
-        .iter()
-        .map(|id| top_folder(id))
-        .collect();
+    let scope: BTreeSet<&str> = planned.iter().map(|id| top_folder(id)).collect();
     let cutoff = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs_f64()

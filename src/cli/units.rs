@@ -73,33 +73,38 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
     let mut units = vec![json!({"unit": "deposition", "targets": dep_total, "stale": dep_stale})];
     for (i, run) in runs.iter().enumerate() {
         let (total, stale_n) = count(Some(run));
-        units.push(json!({"unit": "run", "run": run, "index": i, "targets": total, "stale": stale_n}));
+        units.push(
+            json!({"unit": "run", "run": run, "index": i, "targets": total, "stale": stale_n}),
+        );
     }
-    let shards: Option<Vec<Value>> = match args.shards {
-        Some(n) => Some(
-            (0..n.max(1))
-                .map(|index| {
-                    let s = Shard { index, count: n.max(1) };
-                    let ids = shard::select(&plan.targets, s);
-                    let mine: Vec<&String> = runs
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| i % s.count == s.index)
-                        .map(|(_, r)| r)
-                        .collect();
-                    let stale_n = ids.iter().filter(|id| stale.contains(id.as_str())).count();
-                    json!({"shard": format!("{index}/{n}"), "runs": mine,
+    let shards: Option<Vec<Value>> = args.shards.map(|n| {
+        (0..n.max(1))
+            .map(|index| {
+                let s = Shard {
+                    index,
+                    count: n.max(1),
+                };
+                let ids = shard::select(&plan.targets, s);
+                let mine: Vec<&String> = runs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % s.count == s.index)
+                    .map(|(_, r)| r)
+                    .collect();
+                let stale_n = ids.iter().filter(|id| stale.contains(id.as_str())).count();
+                json!({"shard": format!("{index}/{n}"), "runs": mine,
                            "targets": ids.len(), "stale": stale_n})
-                })
-                .collect(),
-        ),
-        None => None,
-    };
+            })
+            .collect()
+    });
     if args.json {
         let doc = json!({"units": units, "shards": shards});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("{:<12} {:<40} {:>8} {:>8}", "unit", "run", "targets", "stale");
+        println!(
+            "{:<12} {:<40} {:>8} {:>8}",
+            "unit", "run", "targets", "stale"
+        );
         for u in &units {
             println!(
                 "{:<12} {:<40} {:>8} {:>8}",

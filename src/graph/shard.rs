@@ -157,7 +157,11 @@ mod tests {
     fn shards_split_runs_and_share_the_deposition_level() {
         let targets = vec![
             t("ds", EntityKind::Dataset, &["ds/Images/snapshot.png"]),
-            t("ds/Images/snapshot.png", EntityKind::DatasetKeyphoto, &["ds/r1/img"]),
+            t(
+                "ds/Images/snapshot.png",
+                EntityKind::DatasetKeyphoto,
+                &["ds/r1/img"],
+            ),
             t("ds/r1", EntityKind::Run, &[]),
             t("ds/r1/img", EntityKind::KeyImage, &[]),
             t("ds/r2", EntityKind::Run, &[]),
@@ -195,7 +199,9 @@ mod tests {
             Shard::parse("auto/3", &k8s),
             Ok(Shard { index: 1, count: 3 })
         );
-        assert!(Shard::parse("auto", &k8s).unwrap_err().contains("INGEST_SHARD_COUNT"));
+        assert!(Shard::parse("auto", &k8s)
+            .unwrap_err()
+            .contains("INGEST_SHARD_COUNT"));
         assert!(Shard::parse("3/3", &k8s).is_err());
         assert!(Shard::parse("auto", &env(&[])).is_err());
     }

@@ -47,7 +47,8 @@ fn section(text: &str, section: &str) -> HashMap<String, String> {
 
 /// Keys of the profile in the credentials file, if it has them.
 pub fn credentials() -> Option<ProfileCredentials> {
-    let text = std::fs::read_to_string(aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?).ok()?;
+    let text =
+        std::fs::read_to_string(aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?).ok()?;
     let s = section(&text, &profile());
     Some(ProfileCredentials {
         access_key_id: s.get("aws_access_key_id")?.clone(),

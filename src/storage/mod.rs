@@ -229,7 +229,9 @@ impl Store {
     pub fn open_ranged(&self, expected: &ObjectInfo) -> Result<RangedObject> {
         match self {
             Store::Local(s) => s.open_ranged(Some(expected), &expected.key),
-            Store::S3(s) => s.open_ranged(Some(expected), &expected.key).map(RangedObject::S3),
+            Store::S3(s) => s
+                .open_ranged(Some(expected), &expected.key)
+                .map(RangedObject::S3),
         }
     }
 

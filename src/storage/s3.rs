@@ -20,8 +20,7 @@ use super::{GlobPattern, Match, ObjectInfo, Result, StorageError};
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::client::{
-    HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService,
-    ReqwestConnector,
+    HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService, ReqwestConnector,
 };
 use object_store::path::Path as ObjectPath;
 use object_store::{
@@ -476,7 +475,13 @@ impl S3Store {
     /// listing is checked live, since another worker may have written it since.
     pub fn snapshot_exists(&self, key: &str) -> bool {
         let top = key.split('/').next().unwrap_or_default().to_string();
-        let cached = self.inner.snapshots.lock().expect("snapshots").get(&top).cloned();
+        let cached = self
+            .inner
+            .snapshots
+            .lock()
+            .expect("snapshots")
+            .get(&top)
+            .cloned();
         let listing = match cached {
             Some(l) => l,
             None => match self.list_under(&top, false) {
@@ -491,9 +496,7 @@ impl S3Store {
         let found = listing
             .binary_search_by(|o| o.key.as_str().cmp(key))
             .is_ok()
-            || listing
-                .iter()
-                .any(|o| o.key.starts_with(&dir));
+            || listing.iter().any(|o| o.key.starts_with(&dir));
         found || self.exists(key)
     }
 
@@ -743,7 +746,8 @@ impl S3Store {
         ) {
             Ok(r) => Ok(Some(r.e_tag.unwrap_or_default())),
             Err(
-                object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
             ) => Ok(None),
             // A conditional update of an object deleted meanwhile.
             Err(object_store::Error::NotFound { .. }) => Ok(None),
