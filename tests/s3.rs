@@ -433,3 +433,49 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
     }
     assert!(outcomes.iter().any(|o| o.status == Status::Built));
 }
+
+#[test]
+fn s3_cache_verify_and_gc_of_superseded_records() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    assert_eq!(s3_build(&moto, &d, "r1.json", &[]).0.code, 0);
+    d.edit_config("dose_rate: 1.5", "dose_rate: 2.5");
+    let (r, report) = s3_build(&moto, &d, "r2.json", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rebuilt = ids_with(&report, "built").len();
+    assert!(rebuilt > 0);
+    let records = || -> usize {
+        moto.tool(&["count", "s3://cache/c/v1/records"])
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = records();
+
+    let cache_cmd = |args: &[&str]| {
+        let mut cmd = moto.ingest(&["cache"]);
+        cmd.args(args).args(["--cache", "s3://cache/c"]);
+        run(cmd)
+    };
+    let verify = cache_cmd(&["verify", "s3://out/o"]);
+    assert_eq!(verify.code, 0, "{verify:?}");
+    assert!(verify.stdout.contains(", 0 bad"), "{}", verify.stdout);
+
+    let config = d.config();
+    let gc_args = [
+        "gc",
+        "--config",
+        config.to_str().unwrap(),
+        "s3://src/dep",
+        "s3://out/o",
+        "--older-than",
+        "0",
+    ];
+    let gc = cache_cmd(&gc_args);
+    assert_eq!(gc.code, 0, "{gc:?}");
+    assert_eq!(gc.stdout.matches("superseded: ").count(), rebuilt, "{}", gc.stdout);
+    assert_eq!(records(), before - rebuilt);
+    let (r, report) = s3_build(&moto, &d, "r3.json", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(summary(&report, "built"), 0, "{report}");
+}

@@ -6,6 +6,7 @@
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
+//! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
 //! - `s3`: S3 input/output, the shared S3 cache, shards, crashes and outages (moto server);
 //! - `slurm`: the sbatch array script on a one-node Slurm (`../shared/tools/slurm-local`);
 //! - `validate`: `ingest validate` over the real configs in `../shared`;
@@ -19,6 +20,7 @@ mod demo;
 mod engine;
 mod explain;
 mod key_vectors;
+mod maintenance;
 mod keyphotos;
 mod s3;
 mod slurm;
