@@ -13,29 +13,15 @@
 //! the same plus writing the uncompressed level 0 again, as the `.mrc` outputs do. It prints wall
 //! time, MB/s over the input, peak RSS of the ingest process, and ratios.
 
+#[path = "common/deposition.rs"]
+mod deposition;
 #[path = "common/floor.rs"]
 mod floor;
 
-use cryoet_ingest::demo::{write_source_tree, DemoSpec};
-use std::path::{Path, PathBuf};
+use deposition::{bench_deposition, dir_bytes, BenchDeposition};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
-
-fn dir_bytes(root: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let m = e.metadata().unwrap();
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                total += m.len();
-            }
-        }
-    }
-    total
-}
 
 /// Peak RSS (MiB) of the children waited for so far (`getrusage(RUSAGE_CHILDREN)`).
 fn children_peak_rss_mib() -> f64 {
@@ -74,56 +60,16 @@ fn ingest(config: &Path, input: &Path, output: &Path, cache: &Path) -> Timed {
     }
 }
 
-/// The config text without the annotation block whose `annotation_ingest_id` is `id`.
-fn drop_annotation_block(text: &str, id: &str) -> String {
-    let start = text
-        .find(&format!("- metadata:\n    annotation_ingest_id: {id}\n"))
-        .expect("the block is in the demo config");
-    let end = text[start + 1..]
-        .find("\n- metadata:")
-        .map_or(text.len(), |i| start + 1 + i + 1);
-    format!("{}{}", &text[..start], &text[end..])
-}
-
 fn main() {
     // `cargo bench` passes `--bench`; any filter argument is ignored here.
-    let root = PathBuf::from(std::env::var("BENCH_DIR").unwrap_or("/tmp/cryoet-bench".into()));
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
-    let input = root.join("input");
+    let BenchDeposition {
+        root,
+        input,
+        spec,
+        config_text,
+    } = bench_deposition();
     let source = input.join("demo_source");
-    let spec = DemoSpec {
-        runs: (1..=runs).map(|i| format!("TS_{i:02}")).collect(),
-        tomogram_shape: [256, 512, 512],
-        tilts: (0..41).map(|i| -60.0 + 3.0 * i as f64).collect(),
-        tilt_shape: [512, 512],
-        voxel_spacing: 13.48,
-    };
-    // The stamp names the generator's version: a tree from an older generator is rewritten.
-    let stamp = input.join(format!(".generated-v3-{runs}-runs"));
-    if !stamp.exists() {
-        let _ = std::fs::remove_dir_all(&input);
-        let t = Instant::now();
-        write_source_tree(&source, &spec, 42).unwrap();
-        std::fs::write(&stamp, b"").unwrap();
-        println!(
-            "generated the bench deposition in {:.1} s",
-            t.elapsed().as_secs_f64()
-        );
-    }
-    let config_text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("dataset_configs/demo.yaml"),
-    )
-    .unwrap()
-    .replace("max: 6.0", "max: 60.0")
-    .replace("min: -6.0", "min: -60.0");
-    // The bench has one mask per run: keep the membrane mask, drop the demo's two
-    // vesicle blocks over the same label file.
-    let config_text = ["vesicle-1", "vesicle-instances-1"]
-        .iter()
-        .fold(config_text, |text, id| drop_annotation_block(&text, id));
+    let runs = spec.runs.len();
     let config = root.join("bench.yaml");
     std::fs::write(&config, &config_text).unwrap();
     let output = root.join("output");

@@ -68,14 +68,26 @@ fn cache_verify_reports_missing_and_resized_outputs_and_fix_forgets_them() {
 
     let bad = verify(&[]);
     assert_eq!(bad.code, 1, "{bad:?}");
-    assert!(bad.stdout.contains(&format!("{gain}: {gain} is missing")), "{}", bad.stdout);
-    assert!(bad.stdout.contains("19999/TS_02: 19999/TS_02/run_metadata.json has"), "{}", bad.stdout);
+    assert!(
+        bad.stdout.contains(&format!("{gain}: {gain} is missing")),
+        "{}",
+        bad.stdout
+    );
+    assert!(
+        bad.stdout
+            .contains("19999/TS_02: 19999/TS_02/run_metadata.json has"),
+        "{}",
+        bad.stdout
+    );
     assert!(bad.stdout.contains(", 2 bad"), "{}", bad.stdout);
 
     assert_eq!(verify(&["--fix"]).code, 0);
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(ids_with(&report, "built"), vec![gain.to_string(), "19999/TS_02".to_string()]);
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec![gain.to_string(), "19999/TS_02".to_string()]
+    );
 }
 
 #[test]
@@ -91,12 +103,21 @@ fn cache_gc_forgets_records_the_config_no_longer_plans() {
             .arg(d.config())
             .arg(d.input())
             .arg(d.output())
-            .args(["--cache", d.path("cache").to_str().unwrap(), "--older-than", age]);
+            .args([
+                "--cache",
+                d.path("cache").to_str().unwrap(),
+                "--older-than",
+                age,
+            ]);
         crate::common::run(cmd)
     };
     let young = gc("1");
     assert_eq!(young.code, 0, "{young:?}");
-    assert!(young.stdout.contains("forgot 0 records"), "{}", young.stdout);
+    assert!(
+        young.stdout.contains("forgot 0 records"),
+        "{}",
+        young.stdout
+    );
     let old = gc("0");
     assert_eq!(old.code, 0, "{old:?}");
     assert!(old.stdout.contains("forgot 4 records"), "{}", old.stdout);

@@ -113,7 +113,10 @@ fn s3_build_cmd(moto: &Moto, d: &Deposition, report: &Path, extra: &[&str]) -> C
     ];
     args.extend_from_slice(extra);
     let mut cmd = moto.ingest(&args);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // This test's own machine-local memo (records read, local fingerprints).
+    cmd.env("XDG_CACHE_HOME", d.path("xdg"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd
 }
 
@@ -369,6 +372,7 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
         endpoint_url: Some(moto.endpoint.clone()),
         s3_retry_timeout: 30,
         s3_request_timeout: 10,
+        s3_part_size: 16,
         lease_ttl: 30,
     };
     let plan = load(
@@ -454,6 +458,7 @@ fn s3_cache_verify_and_gc_of_superseded_records() {
 
     let cache_cmd = |args: &[&str]| {
         let mut cmd = moto.ingest(&["cache"]);
+        cmd.env("XDG_CACHE_HOME", d.path("xdg"));
         cmd.args(args).args(["--cache", "s3://cache/c"]);
         run(cmd)
     };
@@ -473,9 +478,64 @@ fn s3_cache_verify_and_gc_of_superseded_records() {
     ];
     let gc = cache_cmd(&gc_args);
     assert_eq!(gc.code, 0, "{gc:?}");
-    assert_eq!(gc.stdout.matches("superseded: ").count(), rebuilt, "{}", gc.stdout);
+    assert_eq!(
+        gc.stdout.matches("superseded: ").count(),
+        rebuilt,
+        "{}",
+        gc.stdout
+    );
     assert_eq!(records(), before - rebuilt);
     let (r, report) = s3_build(&moto, &d, "r3.json", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(summary(&report, "built"), 0, "{report}");
+}
+
+#[test]
+fn large_objects_go_multipart_and_read_back_in_ranges() {
+    use cryoet_ingest::formats::mrc::ByteSource;
+    use cryoet_ingest::storage::{S3Options, S3Store};
+    in_process_credentials();
+    let moto = Moto::start();
+    let opts = S3Options {
+        endpoint: Some(moto.endpoint.clone()),
+        part_size: 5 << 20,
+        ..S3Options::default()
+    };
+    let store = S3Store::open("s3://out/big", &opts, false).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..12u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::create_dir_all(dir.path().join("v.zarr/0")).unwrap();
+    std::fs::write(dir.path().join("v.zarr/0/0"), &bytes).unwrap();
+    std::fs::write(dir.path().join("v.zarr/.zattrs"), b"{}").unwrap();
+    store.publish(dir.path(), "v.zarr").unwrap();
+
+    // 12 MiB in 5 MiB parts: a multipart object of 3 parts (its ETag says so), intact.
+    let etag = moto.tool(&["etag", "s3://out/big/v.zarr/0/0"]);
+    assert!(etag.trim().trim_matches('"').ends_with("-3"), "{etag}");
+    let back = dir.path().join("back");
+    moto.download("s3://out/big", &back);
+    assert!(std::fs::read(back.join("v.zarr/0/0")).unwrap() == bytes);
+
+    // Ranged reads across the 8 MiB read-ahead blocks, conditional on the listed ETag.
+    let info = store.list_live("v.zarr/0").unwrap().remove(0);
+    let object = store.open_ranged(Some(&info), &info.key).unwrap();
+    assert_eq!(object.len(), bytes.len() as u64);
+    for (offset, len) in [
+        (0usize, 100usize),
+        ((8 << 20) - 10, 20),
+        ((12 << 20) - 7, 7),
+    ] {
+        let mut buf = vec![0u8; len];
+        object.read_at(offset as u64, &mut buf).unwrap();
+        assert_eq!(buf, bytes[offset..offset + len]);
+    }
+    let mut past = [0u8; 8];
+    assert!(object.read_at(12 << 20, &mut past).is_err());
+
+    // Republishing the folder without a file deletes the stale object.
+    std::fs::remove_file(dir.path().join("v.zarr/0/0")).unwrap();
+    store.publish(dir.path(), "v.zarr").unwrap();
+    assert_eq!(moto.tool(&["count", "s3://out/big/v.zarr"]).trim(), "1");
 }

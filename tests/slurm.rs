@@ -74,6 +74,7 @@ fn sbatch_array_builds_each_target_once() {
         ])
         .env("INGEST_BIN", env!("CARGO_BIN_EXE_ingest"))
         .env("INGEST_REPORT_DIR", &reports)
+        .env("XDG_CACHE_HOME", d.path("xdg"))
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")

@@ -5,7 +5,7 @@
 mod s3_cache;
 mod sled_cache;
 
-pub use s3_cache::S3Cache;
+pub use s3_cache::{LocalMemo, S3Cache};
 pub use sled_cache::SledCache;
 
 use crate::keys::{KeyParts, OutputEntry};
@@ -121,6 +121,12 @@ pub trait Cache: Send + Sync {
 
     /// Memo of local source fingerprints kept beside the records, if the backend has one.
     fn stat_cache(&self) -> Option<StatCache>;
+
+    /// A machine-local tree where an S3 store may remember small objects by ETag, if the
+    /// backend keeps one.
+    fn object_memo(&self) -> Option<sled::Tree> {
+        None
+    }
 
     /// Makes written records durable.
     ///

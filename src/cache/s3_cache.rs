@@ -93,16 +93,26 @@ impl LeaseKeeper {
     }
 }
 
+/// What one machine remembers next to a shared cache (see `cli::plan::local_memo`).
+pub struct LocalMemo {
+    /// Fingerprints of local source files.
+    pub stat: Option<StatCache>,
+    /// Records already read or written, by object name: they never change once created.
+    pub records: sled::Tree,
+    /// Small OUTPUT objects by (key, ETag), for [`crate::storage::Store::read_listed`].
+    pub objects: sled::Tree,
+}
+
 /// A shared cache in `s3://bucket/prefix`.
 pub struct S3Cache {
     store: S3Store,
     keeper: Arc<LeaseKeeper>,
-    stat: Option<StatCache>,
+    local: Option<LocalMemo>,
     retry_timeout: Duration,
 }
 
 impl S3Cache {
-    /// Opens the cache at `url`. `stat` is a local memo of local source fingerprints, if any.
+    /// Opens the cache at `url`, with this machine's memo if it could be opened.
     ///
     /// # Errors
     /// A malformed URL.
@@ -110,7 +120,7 @@ impl S3Cache {
         url: &str,
         opts: &S3Options,
         lease_ttl: Duration,
-        stat: Option<StatCache>,
+        local: Option<LocalMemo>,
     ) -> Result<S3Cache, CacheError> {
         let store = S3Store::open(url, opts, false).map_err(|e| backend(url, e))?;
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -138,7 +148,7 @@ impl S3Cache {
         Ok(S3Cache {
             store,
             keeper,
-            stat,
+            local,
             retry_timeout: opts.retry_timeout,
         })
     }
@@ -245,12 +255,24 @@ impl Cache for S3Cache {
     }
 
     fn get_for_key(&self, id: &str, key: &str) -> Result<Option<TargetRecord>, CacheError> {
+        let object = Self::record_key(id, key);
+        if let Some(memo) = &self.local {
+            if let Ok(Some(bytes)) = memo.records.get(&object) {
+                if let Ok(record) = Self::decode(id, &bytes) {
+                    return Ok(Some(record));
+                }
+            }
+        }
         match self
             .store
-            .read_with_etag(&Self::record_key(id, key))
+            .read_with_etag(&object)
             .map_err(|e| self.err(e))?
         {
-            Some((bytes, _)) => Self::decode(id, &bytes).map(Some),
+            Some((bytes, _)) => {
+                let record = Self::decode(id, &bytes)?;
+                self.remember(&object, &bytes);
+                Ok(Some(record))
+            }
             None => Ok(None),
         }
     }
@@ -258,11 +280,9 @@ impl Cache for S3Cache {
     fn put(&self, record: &TargetRecord) -> Result<(), CacheError> {
         let bytes = serde_json::to_vec(record).expect("records are plain JSON");
         // Created once: an existing record of the same key holds the same outputs.
-        self.put_retrying(
-            &Self::record_key(&record.id, &record.key),
-            &bytes,
-            Condition::Absent,
-        )?;
+        let object = Self::record_key(&record.id, &record.key);
+        self.put_retrying(&object, &bytes, Condition::Absent)?;
+        self.remember(&object, &bytes);
         let head = serde_json::to_vec(&Head {
             id: record.id.clone(),
             key: record.key.clone(),
@@ -308,9 +328,7 @@ impl Cache for S3Cache {
         let tag = id_tag(id);
         for (t, key) in self.all_records()? {
             if t == tag {
-                self.store
-                    .delete(&format!("v1/records/{t}/{key}.json"))
-                    .map_err(|e| self.err(e))?;
+                self.remove_object(&format!("v1/records/{t}/{key}.json"))?;
             }
         }
         self.store
@@ -347,6 +365,9 @@ impl Cache for S3Cache {
     }
 
     fn remove_object(&self, object: &str) -> Result<(), CacheError> {
+        if let Some(memo) = &self.local {
+            let _ = memo.records.remove(object);
+        }
         self.store.delete(object).map_err(|e| self.err(e))
     }
 
@@ -391,10 +412,17 @@ impl Cache for S3Cache {
     }
 
     fn stat_cache(&self) -> Option<StatCache> {
-        self.stat.clone()
+        self.local.as_ref().and_then(|l| l.stat.clone())
+    }
+
+    fn object_memo(&self) -> Option<sled::Tree> {
+        self.local.as_ref().map(|l| l.objects.clone())
     }
 
     fn flush(&self) -> Result<(), CacheError> {
+        if let Some(memo) = &self.local {
+            let _ = memo.records.flush();
+        }
         Ok(())
     }
 
@@ -404,6 +432,14 @@ impl Cache for S3Cache {
 }
 
 impl S3Cache {
+    /// Remembers a record object this machine read or wrote (best effort: the memo is only a
+    /// shortcut around a GET).
+    fn remember(&self, object: &str, bytes: &[u8]) {
+        if let Some(memo) = &self.local {
+            let _ = memo.records.insert(object, bytes);
+        }
+    }
+
     fn hold(&self, key: String, id: &str, etag: String) -> LeaseGuard {
         self.keeper
             .held

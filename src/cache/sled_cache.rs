@@ -90,6 +90,10 @@ impl Cache for SledCache {
         Ok(())
     }
 
+    fn object_memo(&self) -> Option<sled::Tree> {
+        self.db.open_tree("objects/v1").ok()
+    }
+
     fn stat_cache(&self) -> Option<StatCache> {
         Some(StatCache::new(self.stat.clone()))
     }

@@ -73,7 +73,7 @@ pub fn main() -> ExitCode {
 /// What `build` and `explain` share: the config, stores, cache and the planned targets.
 pub mod plan {
     use super::*;
-    use crate::cache::{Cache, S3Cache, SledCache};
+    use crate::cache::{Cache, LocalMemo, S3Cache, SledCache};
     use crate::entities::{self, NameFilters, TargetContext};
     use crate::graph::TargetSpec;
     use crate::storage::{s3, Role, S3Options, StatCache, Store};
@@ -147,6 +147,9 @@ pub mod plan {
         /// Seconds before one S3 request times out (and is retried).
         #[arg(long, default_value_t = 60, value_name = "SECONDS")]
         pub s3_request_timeout: u64,
+        /// Size of S3 multipart upload parts in MiB (at least 5); larger objects go multipart.
+        #[arg(long, default_value_t = 16, value_name = "MIB")]
+        pub s3_part_size: usize,
         /// Lifetime of a build lease in a shared cache; renewed every third of it, taken over
         /// by another worker once expired (a crashed worker's targets wait this long).
         #[arg(long, default_value_t = 300, value_name = "SECONDS")]
@@ -160,6 +163,7 @@ pub mod plan {
                 endpoint: self.endpoint_url.clone().filter(|e| !e.is_empty()),
                 retry_timeout: Duration::from_secs(self.s3_retry_timeout),
                 request_timeout: Duration::from_secs(self.s3_request_timeout),
+                part_size: self.s3_part_size << 20,
             }
         }
 
@@ -171,12 +175,13 @@ pub mod plan {
         ) -> Result<Box<dyn Cache>> {
             match &self.cache {
                 Some(url) if s3::is_s3(url) => {
-                    let stat = local_stat_cache(input_identity);
+                    let endpoint = self.endpoint_url.as_deref().unwrap_or("aws");
+                    let local = local_memo(&format!("{endpoint} {url}"), input_identity);
                     Ok(Box::new(S3Cache::open(
                         url,
                         &self.s3(),
                         Duration::from_secs(self.lease_ttl.max(3)),
-                        stat,
+                        local,
                     )?))
                 }
                 Some(dir) => Ok(Box::new(SledCache::open(Path::new(dir))?)),
@@ -187,16 +192,23 @@ pub mod plan {
         }
     }
 
-    /// With a shared cache, local source fingerprints are memoised in a small database of their
-    /// own per INPUT. Several workers on one machine cannot open it at once; the others hash.
-    fn local_stat_cache(input_identity: &str) -> Option<StatCache> {
-        if s3::is_s3(input_identity) {
-            return None;
-        }
-        let path = SledCache::default_path(&format!("stat:{input_identity}"));
+    /// With a shared cache, this machine keeps a small database of its own per (cache, INPUT):
+    /// local source fingerprints, and the immutable records it has already read, so that an
+    /// unchanged re-run reads no record twice. Several workers on one machine cannot open it at
+    /// once; the others go without (hashing local sources, reading records from S3).
+    fn local_memo(cache_url: &str, input_identity: &str) -> Option<LocalMemo> {
+        let path = SledCache::default_path(&format!("memo:{cache_url}:{input_identity}"));
         let db = sled::open(&path).ok()?;
-        let tree = db.open_tree("stat/v1").ok()?;
-        Some(StatCache::new(tree))
+        let stat = (!s3::is_s3(input_identity))
+            .then(|| db.open_tree("stat/v1").ok().map(StatCache::new))
+            .flatten();
+        let records = db.open_tree("s3-records/v1").ok()?;
+        let objects = db.open_tree("objects/v1").ok()?;
+        Some(LocalMemo {
+            stat,
+            records,
+            objects,
+        })
     }
 
     /// Loads the config, opens INPUT, OUTPUT and the cache, discovers and plans.
@@ -222,6 +234,7 @@ pub mod plan {
                 .map_or_else(|_| input.to_string(), |p| p.display().to_string())
         };
         let cache = storage.open_cache(&probe.root_identity(), &input_identity)?;
+        probe.attach_object_memo(cache.object_memo());
         let input = Store::open_with(input, Role::Input(cache.stat_cache()), &s3_opts)?;
         let output = probe;
         let discovery = entities::discover(&config, &input, &output, filters)?;

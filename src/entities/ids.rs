@@ -100,7 +100,11 @@ fn seed(
             path: output.describe(&m.key),
             folder: folder.to_string(),
         })?;
-        let bytes = output.read(&m.key)?;
+        // The listing just taken describes it: an unchanged object is read from the memo.
+        let bytes = match output.head(&m.key)? {
+            Some(info) => output.read_listed(&info)?,
+            None => output.read(&m.key)?,
+        };
         let json: Value = serde_json::from_slice(&bytes).map_err(|e| IdError::BadMetadata {
             path: output.describe(&m.key),
             reason: e.to_string(),

@@ -197,6 +197,25 @@ impl Store {
         }
     }
 
+    /// Reads a small object as a listing or head described it; on S3 remembered per (key, ETag)
+    /// on this machine once an object memo is attached ([`Store::attach_object_memo`]).
+    ///
+    /// # Errors
+    /// I/O errors, [`StorageError::Changed`].
+    pub fn read_listed(&self, info: &ObjectInfo) -> Result<Vec<u8>> {
+        match self {
+            Store::Local(s) => s.read(&info.key),
+            Store::S3(s) => s.read_listed(info),
+        }
+    }
+
+    /// Gives an S3 store a machine-local memo of small objects (a no-op on folders).
+    pub fn attach_object_memo(&self, tree: Option<sled::Tree>) {
+        if let (Store::S3(s), Some(tree)) = (self, tree) {
+            s.attach_object_memo(tree);
+        }
+    }
+
     /// Reads a whole object with no fingerprint check (destination state such as metadata JSONs).
     ///
     /// # Errors

@@ -33,9 +33,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-/// Objects up to this size upload with one PUT; larger ones are multipart in parts of this size.
-const PART_SIZE: usize = 16 << 20;
-/// Multipart parts in flight per upload (memory: about `(PARTS_IN_FLIGHT + 1) × PART_SIZE`).
+/// Objects up to the part size (default 16 MiB) upload with one PUT; larger ones are multipart
+/// in parts of that size. S3 requires at least 5 MiB per part.
+const DEFAULT_PART_SIZE: usize = 16 << 20;
+const MIN_PART_SIZE: usize = 5 << 20;
+/// Multipart parts in flight per upload (memory: about `(PARTS_IN_FLIGHT + 2) × part size`).
 const PARTS_IN_FLIGHT: usize = 2;
 /// Files of one folder output uploaded at once.
 const UPLOADS_IN_FLIGHT: usize = 8;
@@ -52,6 +54,8 @@ pub struct S3Options {
     pub retry_timeout: Duration,
     /// Timeout of one HTTP request.
     pub request_timeout: Duration,
+    /// Size of multipart upload parts (and the largest object sent with one PUT).
+    pub part_size: usize,
 }
 
 impl Default for S3Options {
@@ -62,6 +66,7 @@ impl Default for S3Options {
                 .filter(|s| !s.is_empty()),
             retry_timeout: Duration::from_secs(180),
             request_timeout: Duration::from_secs(60),
+            part_size: DEFAULT_PART_SIZE,
         }
     }
 }
@@ -183,11 +188,14 @@ struct Inner {
     /// during a run (INPUT), or for [`S3Store::snapshot_exists`].
     listings: Mutex<Vec<(String, Arc<Vec<ObjectInfo>>)>>,
     memo_listings: AtomicBool,
+    part_size: usize,
     /// Whether the store is a source root, listed whole (an output root may hold much more than
     /// this deposition, so only the prefixes asked for are listed).
     is_source: bool,
     /// Listings of top-level folders for [`S3Store::snapshot_exists`].
     snapshots: Mutex<BTreeMap<String, Arc<Vec<ObjectInfo>>>>,
+    /// Small objects already read, by (key, ETag), on this machine: see [`S3Store::read_listed`].
+    object_memo: OnceLock<sled::Tree>,
 }
 
 impl S3Store {
@@ -243,8 +251,10 @@ impl S3Store {
                 prefix,
                 listings: Mutex::new(Vec::new()),
                 memo_listings: AtomicBool::new(true),
+                part_size: opts.part_size.max(MIN_PART_SIZE),
                 is_source,
                 snapshots: Mutex::new(BTreeMap::new()),
+                object_memo: OnceLock::new(),
             }),
         })
     }
@@ -510,6 +520,29 @@ impl S3Store {
         .map_err(|e| self.error(key, e))
     }
 
+    /// Lets [`S3Store::read_listed`] remember small objects in `tree` across runs.
+    pub fn attach_object_memo(&self, tree: sled::Tree) {
+        let _ = self.inner.object_memo.set(tree);
+    }
+
+    /// Reads a small object as listed: from the machine's memo when it holds this (key, ETag),
+    /// else with a GET conditional on the ETag (a changed object fails rather than being
+    /// remembered under the old ETag). What an unchanged re-run reads of OUTPUT (existing
+    /// metadata, for stable IDs) then costs no request.
+    pub fn read_listed(&self, info: &ObjectInfo) -> Result<Vec<u8>> {
+        const MEMO_MAX: u64 = 1 << 20;
+        let memo_key = format!("{}\0{}", self.describe(&info.key), info.etag);
+        let memo = self.inner.object_memo.get();
+        if let Some(Ok(Some(bytes))) = memo.map(|m| m.get(&memo_key)) {
+            return Ok(bytes.to_vec());
+        }
+        let bytes = self.read_checked(info)?;
+        if let Some(m) = memo.filter(|_| info.size <= MEMO_MAX) {
+            let _ = m.insert(memo_key, bytes.as_slice());
+        }
+        Ok(bytes)
+    }
+
     /// Reads a whole object with its current ETag, or `None` when absent.
     pub fn read_with_etag(&self, key: &str) -> Result<Option<(Vec<u8>, String)>> {
         let result = block_on(async {
@@ -677,7 +710,8 @@ impl S3Store {
         };
         let size = std::fs::metadata(&local).map_err(io_err)?.len();
         let path = self.path(&key);
-        if size <= PART_SIZE as u64 {
+        let part_size = self.inner.part_size;
+        if size <= part_size as u64 {
             let bytes = std::fs::read(&local).map_err(io_err)?;
             self.inner
                 .store
@@ -692,9 +726,9 @@ impl S3Store {
             .put_multipart(&path)
             .await
             .map_err(|e| self.error(&key, e))?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
         let mut file = std::fs::File::open(&local).map_err(io_err)?;
-        let mut buf = vec![0u8; PART_SIZE];
+        let mut buf = vec![0u8; part_size];
         loop {
             let n = read_full(&mut file, &mut buf).map_err(io_err)?;
             if n == 0 {
@@ -831,12 +865,14 @@ impl RemoteObject {
         blocks.push((index, data.clone()));
         Ok(data)
     }
+}
 
-    pub(crate) fn len(&self) -> u64 {
+impl crate::formats::mrc::ByteSource for RemoteObject {
+    fn len(&self) -> u64 {
         self.info.size
     }
 
-    pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
         let end = offset + buf.len() as u64;
         if end > self.info.size {
             return Err(std::io::Error::new(

@@ -6,6 +6,7 @@ S3 code. Used by tests/s3.rs to seed buckets, read back outputs and replace obje
     s3_tool.py ENDPOINT download s3://BUCKET/PREFIX DIR
     s3_tool.py ENDPOINT put FILE s3://BUCKET/KEY
     s3_tool.py ENDPOINT delete s3://BUCKET/PREFIX
+    s3_tool.py ENDPOINT etag s3://BUCKET/KEY
     s3_tool.py ENDPOINT count s3://BUCKET/PREFIX
 """
 import os
@@ -58,6 +59,9 @@ def main():
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    elif cmd == "etag":
+        bucket, key = split(args[0])
+        print(s3.head_object(Bucket=bucket, Key=key)["ETag"])
     elif cmd == "count":
         bucket, prefix = split(args[0])
         n = 0

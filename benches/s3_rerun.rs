@@ -1,0 +1,144 @@
+//! The bench deposition on S3: INPUT, OUTPUT and the cache in buckets of an S3-compatible
+//! server. It times a cold build and an unchanged re-run, prints the re-run's requests by type
+//! (from `--report`), and compares the re-run with its floor: one listing of the source.
+//!
+//! ```text
+//! cargo bench --bench s3_rerun     # BENCH_S3_ENDPOINT (default: moto from the test venv),
+//!                                  # BENCH_DIR, BENCH_RUNS as whole_build
+//! ```
+
+#[path = "common/deposition.rs"]
+mod deposition;
+
+use cryoet_ingest::storage::{S3Options, S3Store};
+use deposition::{bench_deposition, dir_bytes};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn venv_bin(name: &str) -> PathBuf {
+    std::env::var_os("CRYOET_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"))
+        .join("bin")
+        .join(name)
+}
+
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start_moto() -> (String, Server) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(venv_bin("moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server (run tests/python/setup_venv.sh)");
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (format!("http://127.0.0.1:{port}"), Server(Some(child)))
+}
+
+fn s3_tool(endpoint: &str, args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/s3_tool.py");
+    let ok = Command::new(venv_bin("python"))
+        .arg(script)
+        .arg(endpoint)
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "s3_tool {args:?}");
+}
+
+fn build(config: &Path, report: &Path) -> (f64, serde_json::Value) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .arg("build")
+        .arg(config)
+        .args([
+            "s3://src/bench",
+            "s3://out/bench",
+            "--cache",
+            "s3://cache/bench",
+        ])
+        .arg("--report")
+        .arg(report)
+        .output()
+        .unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    (seconds, report)
+}
+
+fn main() {
+    let dep = bench_deposition();
+    let (endpoint, _server) = match std::env::var("BENCH_S3_ENDPOINT") {
+        Ok(e) => (e, Server(None)),
+        Err(_) => start_moto(),
+    };
+    // Set before any thread starts: the child processes and the in-process client read them.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    std::env::set_var("AWS_REGION", "us-east-1");
+    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
+    for b in ["src", "out", "cache"] {
+        s3_tool(&endpoint, &["mkbucket", b]);
+    }
+    let t = Instant::now();
+    s3_tool(
+        &endpoint,
+        &["upload", dep.input.to_str().unwrap(), "s3://src/bench"],
+    );
+    let in_mb = dir_bytes(&dep.input) as f64 / 1e6;
+    println!(
+        "uploaded the bench deposition ({in_mb:.0} MB) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let config = dep.root.join("bench-s3.yaml");
+    std::fs::write(&config, &dep.config_text).unwrap();
+
+    let (cold, _) = build(&config, &dep.root.join("s3-cold.json"));
+    let (rerun, report) = build(&config, &dep.root.join("s3-rerun.json"));
+
+    // The floor: one listing of the source, through the same client.
+    let opts = S3Options {
+        endpoint: Some(endpoint.clone()),
+        ..S3Options::default()
+    };
+    let store = S3Store::open("s3://src/bench", &opts, true).unwrap();
+    let t = Instant::now();
+    let listed = store.list_live("").unwrap().len();
+    let list_s = t.elapsed().as_secs_f64();
+
+    println!(
+        "S3 bench deposition: {} runs, {in_mb:.0} MB in",
+        dep.spec.runs.len()
+    );
+    println!("cold build:        {cold:>7.2} s   ({})", report["summary"]);
+    println!(
+        "unchanged re-run:  {rerun:>7.3} s  = {:.4} of the cold build, {:.1}× one listing of the source ({listed} objects, {list_s:.3} s)",
+        rerun / cold,
+        rerun / list_s
+    );
+    println!("re-run requests:   {}", report["s3_requests"]);
+}
