@@ -110,8 +110,8 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
                 "{:<12} {:<40} {:>8} {:>8}",
                 u["unit"].as_str().unwrap_or_default(),
                 u["run"].as_str().unwrap_or("-"),
-                u["targets"],
-                u["stale"]
+                u["targets"].as_u64().unwrap_or_default(),
+                u["stale"].as_u64().unwrap_or_default()
             );
         }
         for s in shards.iter().flatten() {
