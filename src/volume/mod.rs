@@ -16,6 +16,7 @@
 
 pub mod key_image;
 pub mod pyramid;
+mod resize;
 mod stored;
 
 pub use stored::header_in_store;
@@ -64,6 +65,11 @@ pub struct VolumeOptions {
     pub timestamp: Option<String>,
     /// Chunk shape override (tests exercise multi-chunk pyramids on small volumes).
     pub(crate) chunk: Option<[usize; 3]>,
+    /// Resize level 0 to this z, y, x shape first (a mask's `rescale`, spec §7.4): semantic
+    /// masks and images by local mean (semantic masks binarised before it without a threshold,
+    /// thresholded after it with one), instance masks by nearest neighbour; see [`resize`].
+    /// Ignored when it equals the source shape.
+    pub rescale_to: Option<[usize; 3]>,
 }
 
 impl VolumeOptions {
@@ -77,6 +83,7 @@ impl VolumeOptions {
             key_slab: false,
             timestamp: None,
             chunk: None,
+            rescale_to: None,
         }
     }
 }
@@ -445,29 +452,62 @@ fn run(
         }),
         (Opened::Mrc(_), VolumeSource::OmeZarr(_)) => unreachable!("opened from this source"),
     };
+    let target = opts.rescale_to.filter(|t| *t != shape);
     let ctx = Ctx {
         name,
         opts,
         staging_dir,
         vs,
-        shape,
+        shape: target.unwrap_or(shape),
         header,
         mrc_extra,
     };
+    let Some(target) = target else {
+        return match kind {
+            VolumeKind::Tomogram => ctx.stream::<f32, _>(&*rows, false, |v| v),
+            VolumeKind::TiltSeries => ctx.stream::<f32, _>(&*rows, true, |v| v),
+            VolumeKind::SemanticMask { label, threshold } => match threshold {
+                Some(t) => {
+                    let t = t as f32;
+                    ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v >= t))
+                }
+                None => {
+                    let l = label as f32;
+                    ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v == l))
+                }
+            },
+            VolumeKind::InstanceMask => ctx.stream::<u16, _>(&*rows, false, |v| v as u16),
+        };
+    };
+    // Resized (spec §7.4, the reference's MaskConverter / MultiLabelMaskConverter): with a
+    // threshold the raw values are averaged, then thresholded; without one the label is
+    // binarised first, averaged, and every voxel the label reaches (`> 0`) is set.
+    let resized = |method, pre| resize::Resized::new(&*rows, shape, target, method, pre);
     match kind {
-        VolumeKind::Tomogram => ctx.stream::<f32, _>(&*rows, false, |v| v),
-        VolumeKind::TiltSeries => ctx.stream::<f32, _>(&*rows, true, |v| v),
+        VolumeKind::Tomogram => {
+            ctx.stream::<f32, _>(&resized(resize::Method::LocalMean, None), false, |v| v)
+        }
+        VolumeKind::TiltSeries => {
+            ctx.stream::<f32, _>(&resized(resize::Method::LocalMean, None), true, |v| v)
+        }
         VolumeKind::SemanticMask { label, threshold } => match threshold {
             Some(t) => {
                 let t = t as f32;
-                ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v >= t))
+                let r = resized(resize::Method::LocalMean, None);
+                ctx.stream::<i8, _>(&r, false, move |v| i8::from(v >= t))
             }
             None => {
                 let l = label as f32;
-                ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v == l))
+                let binarise: Box<dyn Fn(f32) -> f32 + Sync> =
+                    Box::new(move |v| if v == l { 1.0 } else { 0.0 });
+                let r = resized(resize::Method::LocalMean, Some(binarise));
+                ctx.stream::<i8, _>(&r, false, |v| i8::from(v > 0.0))
             }
         },
-        VolumeKind::InstanceMask => ctx.stream::<u16, _>(&*rows, false, |v| v as u16),
+        VolumeKind::InstanceMask => {
+            let r = resized(resize::Method::Nearest, None);
+            ctx.stream::<u16, _>(&r, false, |v| v as u16)
+        }
     }
 }
 
