@@ -4,25 +4,12 @@
 //! Needs the test venv: run `tests/python/setup_venv.sh` (venv at `$CRYOET_TEST_VENV`, default
 //! `<repo>/.venv`). A missing venv fails the tests; it never skips them.
 
+use crate::common::venv_python;
 use cryoet_ingest::formats::mrc::MrcHeader;
 use cryoet_ingest::volume::{standardize, VolumeKind, VolumeOptions, VolumeOutputs, VolumeSource};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn venv_python() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = std::env::var_os("CRYOET_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "test venv missing at {}: run tests/python/setup_venv.sh (or set CRYOET_TEST_VENV)",
-        venv.display()
-    );
-    py
-}
 
 /// SplitMix64: seeded, reproducible test data.
 struct Rng(u64);

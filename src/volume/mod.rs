@@ -433,25 +433,7 @@ fn run(
         _ => ([0; 8], [0; 84], None),
     };
     let shape = opened.shape();
-    let rows: Box<dyn RowSource + '_> = match (opened, source) {
-        (Opened::Mrc(info), VolumeSource::Mrc(src)) => {
-            let fix = info.mode == MrcMode::Int8 && info.header.dmax > 127.0;
-            if info.is_standard_order() {
-                Box::new(MrcRows {
-                    src: *src,
-                    info,
-                    fix_int8: fix,
-                })
-            } else {
-                Box::new(DenseRows::load(*src, &info, fix)?)
-            }
-        }
-        (Opened::Zarr(src), _) => Box::new(ZarrRows {
-            src,
-            region: RwLock::new((0..0, 0..0, Vec::new())),
-        }),
-        (Opened::Mrc(_), VolumeSource::OmeZarr(_)) => unreachable!("opened from this source"),
-    };
+    let rows = row_source(opened, source)?;
     let target = opts.rescale_to.filter(|t| *t != shape);
     let ctx = Ctx {
         name,
@@ -509,6 +491,59 @@ fn run(
             ctx.stream::<u16, _>(&r, false, |v| v as u16)
         }
     }
+}
+
+/// The rows of an opened source, in z, y, x order.
+fn row_source<'a>(
+    opened: Opened,
+    source: &'a VolumeSource,
+) -> Result<Box<dyn RowSource + 'a>, VolumeError> {
+    Ok(match (opened, source) {
+        (Opened::Mrc(info), VolumeSource::Mrc(src)) => {
+            let fix = info.mode == MrcMode::Int8 && info.header.dmax > 127.0;
+            if info.is_standard_order() {
+                Box::new(MrcRows {
+                    src: *src,
+                    info,
+                    fix_int8: fix,
+                })
+            } else {
+                Box::new(DenseRows::load(*src, &info, fix)?)
+            }
+        }
+        (Opened::Zarr(src), _) => Box::new(ZarrRows {
+            src,
+            region: RwLock::new((0..0, 0..0, Vec::new())),
+        }),
+        (Opened::Mrc(_), VolumeSource::OmeZarr(_)) => unreachable!("opened from this source"),
+    })
+}
+
+/// Whether some level-0 voxel of `source` satisfies `pred` (the reference's mask validity
+/// checks), reading it section block by section block and stopping at the first one.
+///
+/// # Errors
+/// An unreadable or invalid source.
+pub fn any_voxel(
+    source: &VolumeSource,
+    name: &str,
+    pred: impl Fn(f32) -> bool + Sync,
+) -> Result<bool, VolumeError> {
+    let opened = Opened::open(source, name)?;
+    let [nz, ny, nx] = opened.shape();
+    let rows = row_source(opened, source)?;
+    let mut row = vec![0f32; ny * nx];
+    for z0 in (0..nz).step_by(64) {
+        let z1 = (z0 + 64).min(nz);
+        rows.prepare(z0..z1, 0..ny)?;
+        for z in z0..z1 {
+            rows.read_rows(z, 0..ny, &mut row)?;
+            if row.par_iter().any(|&v| pred(v)) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 type MrcExtra = ([u8; 8], [u8; 84], Option<([u8; 4], Vec<u8>)>);

@@ -148,3 +148,18 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     )
     .unwrap()
 }
+
+/// The test venv's Python (`tests/python/setup_venv.sh`; `$CRYOET_TEST_VENV`, default
+/// `<repo>/.venv`). A missing venv fails the test that needs it; it never skips it.
+pub fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("CRYOET_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"));
+    let py = venv.join("bin/python");
+    assert!(
+        py.exists(),
+        "test venv missing at {}: run tests/python/setup_venv.sh (or set CRYOET_TEST_VENV)",
+        venv.display()
+    );
+    py
+}

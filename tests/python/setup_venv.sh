@@ -14,14 +14,16 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-# Pinned to the reference's lock where it matters (zarr v2 reader; spec header).
+# Pinned to the reference's lock where it matters (zarr v2 reader; spec header; trimesh, which
+# the reference converts meshes with and whose loader checks our glb files).
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
     "mrcfile" \
-    "numpy"
+    "numpy" \
+    "trimesh==4.10.1"
 "$venv/bin/python" - <<'PY'
-import zarr, numcodecs, mrcfile, numpy
+import zarr, numcodecs, mrcfile, numpy, trimesh
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
-      "mrcfile", mrcfile.__version__, "numpy", numpy.__version__)
+      "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__)
 PY
