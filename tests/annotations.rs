@@ -913,3 +913,99 @@ fn rescaled_masks_take_the_grid_of_the_run_s_alignment() {
         assert_eq!(got, f64::from(src(z, y / 2, x / 2) == 2.0), "({z},{y},{x})");
     }
 }
+
+/// Writes an .hff file with h5py (the venv), as sfftk and the reference's generator do.
+fn write_hff(path: &std::path::Path, spec: &serde_json::Value) {
+    let spec_path = path.with_extension("json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let out = std::process::Command::new(crate::common::venv_python())
+        .arg(crate::common::repo().join("tests/python/make_hff.py"))
+        .arg(path)
+        .arg(&spec_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(spec_path).unwrap();
+}
+
+#[test]
+fn hff_segments_become_a_glb_of_the_named_segment() {
+    let d = Deposition::new();
+    let dir = d.input().join("demo_source/meshes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let size = 2.0;
+    let verts: Vec<[f64; 3]> = (0..8).map(|i| corner(i, size)).collect();
+    let tris = cube_triangles();
+    // The cube in two meshes of 6 triangles (each with all 8 corners); another segment before.
+    let spec = serde_json::json!({"segments": [
+        {"id": "1", "name": "ribosome", "meshes": [
+            {"vertices": [[9, 9, 9], [10, 9, 9], [9, 10, 9]], "triangles": [[0, 1, 2]]}]},
+        {"id": "2", "name": "mitochondrion", "meshes": [
+            {"vertices": verts, "triangles": tris[..6]},
+            {"vertices": verts, "triangles": tris[6..]}]}
+    ]});
+    write_hff(&dir.join("TS_01_seg.hff"), &spec);
+    let block = |name: &str, segment: &str| {
+        format!(
+            "- metadata:\n    annotation_ingest_id: {name}-1\n    annotation_method: manual segmentation\n    annotation_object:\n      id: GO:0005739\n      name: {name}\n    authors: *authors\n    dates: *dates\n    ground_truth_status: false\n    method_type: manual\n    version: 1.0\n  sources:\n  - TriangularMeshGroup:\n      file_format: hff\n      glob_string: meshes/{{run_name}}_seg.hff\n      is_visualization_default: true\n      mesh_name: {segment}\n      scale_factor: 1.5\n"
+        )
+    };
+    d.edit_config(
+        "annotations:\n",
+        &format!(
+            "annotations:\n{}{}",
+            block("mito", "mitochondrion"),
+            block("absent", "golgi")
+        ),
+    );
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let path = find_output(&d, "mito-1.0_triangularmesh.glb");
+    let (positions, faces) = read_glb(&path);
+    // Each mesh keeps its 8 corners (meshes are concatenated, not merged), 12 triangles.
+    assert_eq!((positions.len(), faces.len()), (16, 12));
+    assert_eq!(
+        canonical(triangles_of(&positions, &faces)),
+        cube_surface(size, [0.0; 3], 1.5)
+    );
+    let md = read_json(&path.with_file_name("mito-1.0.json"));
+    assert_eq!(md["object_count"], 1);
+    assert_eq!(md["files"][0]["shape"], "TriangularMesh");
+    assert_eq!(md["files"][0]["format"], "glb");
+    assert_eq!(md["files"][0]["is_visualization_default"], true);
+    // A segment name the file lacks makes the source invalid: no glb, no JSON.
+    let root = d.output().join(ANN1);
+    for id in std::fs::read_dir(&root).unwrap() {
+        for f in std::fs::read_dir(id.unwrap().path()).unwrap() {
+            let name = f.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.starts_with("absent"), "{name}");
+        }
+    }
+    // trimesh reads it with the same counts and the cube's volume.
+    let out = std::process::Command::new(crate::common::venv_python())
+        .arg(crate::common::repo().join("tests/python/check_mesh.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen[0]["vertices"], 16);
+    assert_eq!(seen[0]["faces"], 12);
+    assert!((seen[0]["volume"].as_f64().unwrap() - 27.0).abs() < 1e-6);
+
+    // A damaged file fails the annotation, naming the file and the dataset.
+    let mut bytes = std::fs::read(dir.join("TS_01_seg.hff")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(dir.join("TS_01_seg.hff"), bytes).unwrap();
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("TS_01_seg.hff: "), "{}", run.stderr);
+}

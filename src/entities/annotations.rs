@@ -7,7 +7,7 @@
 //! | Point, OrientedPoint, InstanceSegmentation | `{prefix}_{shape}.ndjson` | lines, or distinct instance ids |
 //! | SemanticSegmentationMask, SegmentationMask | `{prefix}_segmentationmask.zarr` + `.mrc` (int8) | 0 |
 //! | InstanceSegmentationMask | `{prefix}_instancesegmentationmask.zarr` + `.mrc` (uint16) | distinct labels |
-//! | TriangularMesh | `{prefix}_triangularmesh.glb` (from obj, stl, vtk or glb) | 1 |
+//! | TriangularMesh, TriangularMeshGroup | `{prefix}_triangularmesh.glb` (from obj, stl, vtk, glb; hff) | 1 |
 //! | GlobalCaption, AnnotationCaption | a byte copy of the JSON | `captions` / `objects` |
 //!
 //! The split gives early cutoff for free: editing an annotation's metadata rebuilds only its
@@ -237,10 +237,24 @@ pub fn source_target(
                 let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
                 io.write_bytes(&files[0].0, &glb)
             }
-            AnnotationShape::TriangularMeshGroup => Err(invalid(format!(
-                "{what}: {name}: TriangularMeshGroup (hff) is not built: reading EMDB-SFF HDF5 \
-                 files is not supported yet"
-            ))),
+            AnnotationShape::TriangularMeshGroup => {
+                let Some(mesh_name) = params.get("mesh_name").and_then(Value::as_str) else {
+                    return Err(invalid(format!(
+                        "{what}: field `mesh_name` (the segment's biological_annotation name) \
+                         is required"
+                    )));
+                };
+                let scale = scale_factor(&params, &what)?;
+                let bytes = io.read_source(file()?)?;
+                // No segment of that name: invalid, nothing is written (as the reference).
+                let Some(mut m) = mesh::read_group(&bytes, &name, mesh_name).map_err(invalid)?
+                else {
+                    return Ok(());
+                };
+                m.scale(scale);
+                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
+                io.write_bytes(&files[0].0, &glb)
+            }
             _ => {
                 let target = match &rescale {
                     None => None,

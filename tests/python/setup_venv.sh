@@ -15,15 +15,18 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 # Pinned to the reference's lock where it matters (zarr v2 reader; spec header; trimesh, which
-# the reference converts meshes with and whose loader checks our glb files).
+# the reference converts meshes with and whose loader checks our glb files; h5py, which writes
+# the EMDB-SFF .hff test inputs as the reference's generator does).
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
     "mrcfile" \
     "numpy" \
-    "trimesh==4.10.1"
+    "trimesh==4.10.1" \
+    "h5py==3.15.1"
 "$venv/bin/python" - <<'PY'
-import zarr, numcodecs, mrcfile, numpy, trimesh
+import zarr, numcodecs, mrcfile, numpy, trimesh, h5py
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
-      "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__)
+      "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
+      "h5py", h5py.__version__)
 PY

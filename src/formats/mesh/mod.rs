@@ -1,5 +1,6 @@
 //! Triangular-mesh annotations (spec §7.5): deposited meshes in (OBJ, STL, legacy VTK PolyData,
-//! GLB), one binary glTF 2.0 file out (`{prefix}_triangularmesh.glb`).
+//! GLB, and EMDB-SFF HDF5 segments for `TriangularMeshGroup`), one binary glTF 2.0 file out
+//! (`{prefix}_triangularmesh.glb`).
 //!
 //! Pure functions over bytes, like the point readers: the caller finds the file, applies
 //! `scale_factor` and writes the output. Every reader gives a [`Mesh`] of float64 positions and
@@ -21,6 +22,7 @@
 //! with their bounds and uint32 indices, the same bytes for the same mesh.
 
 pub mod glb;
+pub mod hff;
 pub mod obj;
 pub mod stl;
 pub mod vtk;
@@ -121,6 +123,19 @@ impl Mesh {
         }
         Ok(())
     }
+}
+
+/// Reads segment `mesh_name` of a `TriangularMeshGroup` source (`hff`), or `None` when no
+/// segment has that name (the reference drops such a source as invalid).
+///
+/// # Errors
+/// A malformed file, or a segment without triangles, naming the file.
+pub fn read_group(bytes: &[u8], file: &str, mesh_name: &str) -> Result<Option<Mesh>, FormatError> {
+    let Some(mesh) = hff::read(bytes, file, mesh_name)? else {
+        return Ok(None);
+    };
+    mesh.check(file)?;
+    Ok(Some(mesh))
 }
 
 /// Fan-triangulates one polygon (corner indices) onto `faces`: (0, i, i+1) for every i, as
