@@ -1001,11 +1001,27 @@ fn hff_segments_become_a_glb_of_the_named_segment() {
     assert_eq!(seen[0]["faces"], 12);
     assert!((seen[0]["volume"].as_f64().unwrap() - 27.0).abs() < 1e-6);
 
-    // A damaged file fails the annotation, naming the file and the dataset.
+    // A damaged file fails the annotation, naming the file and what is missing; a source
+    // without `mesh_name` fails naming the field.
     let mut bytes = std::fs::read(dir.join("TS_01_seg.hff")).unwrap();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(dir.join("TS_01_seg.hff"), bytes).unwrap();
+    let nameless = block("nameless", "x").replace("      mesh_name: x\n", "");
+    d.edit_config("annotations:\n", &format!("annotations:\n{nameless}"));
     let (run, _) = d.build(&[]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("TS_01_seg.hff: "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("TS_01_seg.hff: no `segment_list` group"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "annotation TS_01_seg.hff (TriangularMeshGroup): field `mesh_name` (the segment's \
+             biological_annotation name) is required"
+        ),
+        "{}",
+        run.stderr
+    );
 }

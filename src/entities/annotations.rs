@@ -629,6 +629,27 @@ mod tests {
     }
 
     #[test]
+    fn scale_factor_defaults_to_one_and_must_be_a_number() {
+        let w = "annotation m.obj (TriangularMesh)";
+        assert_eq!(scale_factor(&md(json!({})), w).unwrap(), 1.0);
+        assert_eq!(
+            scale_factor(&md(json!({"scale_factor": null})), w).unwrap(),
+            1.0
+        );
+        assert_eq!(
+            scale_factor(&md(json!({"scale_factor": 0.25})), w).unwrap(),
+            0.25
+        );
+        assert_eq!(
+            scale_factor(&md(json!({"scale_factor": "2"})), w)
+                .unwrap_err()
+                .to_string(),
+            "annotation m.obj (TriangularMesh): field `scale_factor` must be a finite number, \
+             found \"2\""
+        );
+    }
+
+    #[test]
     fn prefix_follows_the_reference_rules() {
         assert_eq!(
             prefix(&md(
