@@ -4,15 +4,12 @@
 //! Needs the test venv: run `tests/python/setup_venv.sh` (venv at `$CRYOET_TEST_VENV`, default
 //! `<repo>/.venv`). A missing venv fails the tests; it never skips them.
 
+use crate::common::venv_python;
 use cryoet_ingest::formats::mrc::MrcHeader;
 use cryoet_ingest::volume::{standardize, VolumeKind, VolumeOptions, VolumeOutputs, VolumeSource};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn venv_python() -> PathBuf {
-    crate::common::venv_bin("python")
-}
 
 /// SplitMix64: seeded, reproducible test data.
 struct Rng(u64);

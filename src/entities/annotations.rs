@@ -7,18 +7,24 @@
 //! | Point, OrientedPoint, InstanceSegmentation | `{prefix}_{shape}.ndjson` | lines, or distinct instance ids |
 //! | SemanticSegmentationMask, SegmentationMask | `{prefix}_segmentationmask.zarr` + `.mrc` (int8) | 0 |
 //! | InstanceSegmentationMask | `{prefix}_instancesegmentationmask.zarr` + `.mrc` (uint16) | distinct labels |
+//! | TriangularMesh, TriangularMeshGroup | `{prefix}_triangularmesh.glb` (from obj, stl, vtk, glb; hff) | 1 |
 //! | GlobalCaption, AnnotationCaption | a byte copy of the JSON | `captions` / `objects` |
 //!
 //! The split gives early cutoff for free: editing an annotation's metadata rebuilds only its
 //! JSON (the source targets' keys hold the shape parameters, not the metadata), and a mask whose
 //! data did not change is not converted again. The file list is derived from every source of the
 //! block, not only the ones a filtered run processed (the reference's quirk is not kept).
-//! Meshes (TriangularMesh, TriangularMeshGroup) are not built yet: their targets fail saying so.
+//!
+//! A mask with `rescale` is resized to `round(volume_dimension / voxel spacing)` when that
+//! differs from its own shape; the volume dimension is the run's first alignment's (its config
+//! value, else the first tomogram's source shape × its voxel spacing, as the alignment metadata
+//! computes it), so that tomogram's source is part of the mask's key.
 
 use super::files::run_name;
 use super::volumes::SourceVolume;
 use super::{BuildError, BuildIo, Instance, Origin, TargetContext};
 use crate::config::{format_template, AnnotationShape, AnnotationSource, Finder};
+use crate::formats::mesh;
 use crate::formats::points::{self, PointParams, PointShape};
 use crate::graph::TargetSpec;
 use crate::storage::ObjectInfo;
@@ -162,30 +168,20 @@ pub fn source_target(
         .name
         .parse()
         .map_err(invalid)?;
-    // A mask with `rescale` is resized to the tomogram's grid: read the first tomogram's
-    // header (its source is a key part) to know whether a resize is needed.
-    let rescale_to = match (a.params.get("rescale"), a.shape) {
+    let what = format!("annotation {} ({})", inst.name, a.shape.config_key());
+    let rescale = match (a.params.get("rescale"), a.shape) {
         (
             Some(Value::Bool(true)),
             AnnotationShape::SemanticSegmentationMask
             | AnnotationShape::SegmentationMask
             | AnnotationShape::InstanceSegmentationMask,
-        ) => {
-            let run = d
-                .ancestor_index(idx, EntityKind::Run)
-                .expect("annotations live under a run");
-            let tomogram = d.descendants(run, EntityKind::Tomogram).into_iter().next();
-            match tomogram.and_then(|t| d.instances[t].path.clone()) {
-                Some(p) => {
-                    sources.extend(ctx.input.list_files(&p)?);
-                    Some(p)
-                }
-                None => None,
-            }
-        }
+        ) => Some(rescale_basis(ctx, idx)?),
         _ => None,
     };
-    let config = json!({
+    if let Some(Ok(RescaleBasis::Tomogram { object, .. })) = &rescale {
+        sources.push(object.clone());
+    }
+    let mut config = json!({
         "source": src_key,
         "shape": a.shape.config_key(),
         "file_format": a.file_format,
@@ -193,12 +189,20 @@ pub fn source_target(
         "voxel_spacing": vs,
         "outputs": planned.files.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
     });
+    if let Some(basis) = &rescale {
+        config["rescale_basis"] = match basis {
+            Ok(RescaleBasis::Dimension(d)) => json!({"volume_dimension_zyx": d}),
+            Ok(RescaleBasis::Tomogram { voxel_spacing, .. }) => {
+                json!({"tomogram_voxel_spacing": voxel_spacing})
+            }
+            Err(e) => json!({"error": e}),
+        };
+    }
     let id = planned.files[0].0.trim_end_matches(".zarr").to_string();
     let shape = a.shape;
     let is_zarr = inst.is_dir || src_key.contains(".zarr");
     let file_format = a.file_format.clone();
     let files = planned.files.clone();
-    let what = format!("annotation {} ({})", inst.name, a.shape.config_key());
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
         let name = io.input.describe(&src_key);
         let file = || {
@@ -225,19 +229,48 @@ pub fn source_target(
             AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
                 io.copy_source(file()?, &files[0].0)
             }
-            AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => Err(invalid(
-                format!("{what}: mesh annotations ({file_format}) are not built yet"),
-            )),
-            _ => convert_mask(
-                io,
-                &SourceVolume::open(io, &src_key, object.as_ref(), is_zarr)?,
-                &name,
-                shape,
-                &params,
-                vs,
-                rescale_to.as_deref(),
-                &files,
-            ),
+            AnnotationShape::TriangularMesh => {
+                let scale = scale_factor(&params, &what)?;
+                let bytes = io.read_source(file()?)?;
+                let mut m = mesh::read(&file_format, &bytes, &name).map_err(invalid)?;
+                m.scale(scale);
+                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
+                io.write_bytes(&files[0].0, &glb)
+            }
+            AnnotationShape::TriangularMeshGroup => {
+                let Some(mesh_name) = params.get("mesh_name").and_then(Value::as_str) else {
+                    return Err(invalid(format!(
+                        "{what}: field `mesh_name` (the segment's biological_annotation name) \
+                         is required"
+                    )));
+                };
+                let scale = scale_factor(&params, &what)?;
+                let bytes = io.read_source(file()?)?;
+                // No segment of that name: invalid, nothing is written (as the reference).
+                let Some(mut m) = mesh::read_group(&bytes, &name, mesh_name).map_err(invalid)?
+                else {
+                    return Ok(());
+                };
+                m.scale(scale);
+                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
+                io.write_bytes(&files[0].0, &glb)
+            }
+            _ => {
+                let target = match &rescale {
+                    None => None,
+                    Some(basis) => Some(rescale_target(io, basis, vs, &what)?),
+                };
+                convert_mask(
+                    io,
+                    &SourceVolume::open(io, &src_key, object.as_ref(), is_zarr)?,
+                    &name,
+                    shape,
+                    &params,
+                    vs,
+                    target,
+                    &files,
+                )
+            }
         }
     });
     Ok(Some(TargetSpec {
@@ -250,6 +283,137 @@ pub fn source_target(
     }))
 }
 
+/// Where the target shape of a mask's `rescale` comes from.
+#[derive(Debug, Clone)]
+enum RescaleBasis {
+    /// The first alignment's configured `volume_dimension` (Å), z, y, x.
+    Dimension([f64; 3]),
+    /// No configured dimension: the first tomogram's source header, times that tomogram's
+    /// voxel spacing rounded to 3 decimals (the alignment metadata's `volume_dimension`).
+    Tomogram {
+        object: ObjectInfo,
+        voxel_spacing: f64,
+    },
+}
+
+/// The rescale basis of annotation `idx`, or the reason there is none (which fails only that
+/// annotation's target, when it builds).
+///
+/// # Errors
+/// Listing the tomogram's source.
+fn rescale_basis(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Result<RescaleBasis, String>, BuildError> {
+    let d = ctx.discovery;
+    let run = d
+        .ancestor_index(idx, EntityKind::Run)
+        .expect("annotations live under a run");
+    // The reference takes the first alignment's `volume_dimension` when it is truthy, else the
+    // one its metadata derives from the first tomogram.
+    if let Some((_, al)) = d.children(run, EntityKind::Alignment).next() {
+        if let Some(dims) = al
+            .metadata
+            .get("volume_dimension")
+            .filter(|v| crate::metadata::is_truthy(v))
+        {
+            let mut zyx = [0.0; 3];
+            for (slot, axis) in zyx.iter_mut().zip(["z", "y", "x"]) {
+                let v = dims.get(axis);
+                let n = match v {
+                    Some(Value::Number(n)) => n.as_f64(),
+                    Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                *slot = match n {
+                    Some(n) if n.is_finite() && n > 0.0 => n,
+                    _ => {
+                        return Ok(Err(format!(
+                        "rescale: alignment `{}` metadata field `volume_dimension.{axis}` is {}, \
+                             not a positive number",
+                        al.name,
+                        v.map_or("missing".to_string(), Value::to_string)
+                    )))
+                    }
+                };
+            }
+            return Ok(Ok(RescaleBasis::Dimension(zyx)));
+        }
+    }
+    let tomogram = d
+        .descendants(run, EntityKind::Tomogram)
+        .into_iter()
+        .next()
+        .map(|t| &d.instances[t]);
+    let Some((path, voxel_spacing)) = tomogram.and_then(|t| {
+        let vs: f64 = t
+            .parent
+            .map_or(0.0, |p| d.instances[p].name.parse().unwrap_or(0.0));
+        t.path.clone().map(|p| (p, vs))
+    }) else {
+        return Ok(Err(
+            "rescale: the run's alignment has no `volume_dimension` and the run \
+                       has no tomogram to derive it from"
+                .to_string(),
+        ));
+    };
+    match ctx.input.list_files(&path)?.into_iter().next() {
+        Some(object) => Ok(Ok(RescaleBasis::Tomogram {
+            object,
+            voxel_spacing,
+        })),
+        None => Ok(Err(format!(
+            "rescale: the tomogram source {path} is not a file"
+        ))),
+    }
+}
+
+/// `round(volume_dimension / vs)` per axis (Python's `round`: ties to even), z, y, x.
+fn rescale_target(
+    io: &BuildIo<'_>,
+    basis: &Result<RescaleBasis, String>,
+    vs: f64,
+    what: &str,
+) -> Result<[usize; 3], BuildError> {
+    let dims = match basis {
+        Err(e) => return Err(invalid(format!("{what}: {e}"))),
+        Ok(RescaleBasis::Dimension(d)) => *d,
+        Ok(RescaleBasis::Tomogram {
+            object,
+            voxel_spacing,
+        }) => {
+            let source = io.input.open_ranged(object)?;
+            let name = io.input.describe(&object.key);
+            let header =
+                volume::read_header(&VolumeSource::Mrc(&source), &name).map_err(invalid)?;
+            let t = volume::round3(*voxel_spacing);
+            let s = header.size;
+            [s.z, s.y, s.x].map(|n| t * n as f64)
+        }
+    };
+    let target = dims.map(|d| (d / vs).round_ties_even());
+    if !target.iter().all(|n| (1.0..1e9).contains(n)) {
+        return Err(invalid(format!(
+            "{what}: rescale: volume dimension {dims:?} Å at voxel spacing {vs} gives the grid \
+             {target:?}"
+        )));
+    }
+    Ok(target.map(|n| n as usize))
+}
+
+/// The `scale_factor` of a mesh source: a number, 1.0 when absent or null.
+fn scale_factor(params: &Map<String, Value>, what: &str) -> Result<f64, BuildError> {
+    match params.get("scale_factor") {
+        None | Some(Value::Null) => Ok(1.0),
+        Some(Value::Number(n)) if n.as_f64().is_some_and(f64::is_finite) => {
+            Ok(n.as_f64().unwrap_or(1.0))
+        }
+        Some(other) => Err(invalid(format!(
+            "{what}: field `scale_factor` must be a finite number, found {other}"
+        ))),
+    }
+}
+
 /// Converts a mask source through the volume code. An invalid mask (the label absent, or no
 /// voxel ≥ 1) writes nothing, as the reference drops it.
 #[allow(clippy::too_many_arguments)]
@@ -260,7 +424,7 @@ fn convert_mask(
     shape: AnnotationShape,
     params: &Map<String, Value>,
     vs: f64,
-    rescale_to: Option<&str>,
+    rescale_to: Option<[usize; 3]>,
     files: &[(String, &'static str)],
 ) -> Result<(), BuildError> {
     let kind = if shape == AnnotationShape::InstanceSegmentationMask {
@@ -278,19 +442,6 @@ fn convert_mask(
         }
         VolumeKind::SemanticMask { label, threshold }
     };
-    if let Some(tomogram) = rescale_to {
-        let mask = volume::read_header(&source.source(), name).map_err(invalid)?;
-        let tomo_name = io.input.describe(tomogram);
-        let tomo_obj = io.input.open_ranged_unchecked(tomogram)?;
-        let target =
-            volume::read_header(&VolumeSource::Mrc(&tomo_obj), &tomo_name).map_err(invalid)?;
-        if mask.size != target.size {
-            return Err(invalid(format!(
-                "{name}: rescaling a mask of {:?} to the tomogram's {:?} is not built yet",
-                mask.size, target.size
-            )));
-        }
-    }
     let scratch = io.scratch()?;
     let stem = files[0]
         .0
@@ -301,9 +452,29 @@ fn convert_mask(
         .to_string();
     let mut opts = VolumeOptions::new(stem.clone());
     opts.voxel_spacing = Some(vs);
+    opts.rescale_to = rescale_to;
     let out =
         volume::standardize(&source.source(), name, kind, &opts, &scratch).map_err(invalid)?;
-    if out.labels.is_empty() {
+    // The reference drops a mask whose *source* lacks the label (or any voxel ≥ 1). Without a
+    // resize the output's labels say the same; a resize can lose every label (a mean under
+    // the threshold, a nearest-neighbour zoom missing small labels), so ask the source then.
+    let valid = !out.labels.is_empty()
+        || (out.size != out.source_header.size
+            && match kind {
+                VolumeKind::SemanticMask {
+                    threshold: Some(t), ..
+                } => {
+                    let t = t as f32;
+                    volume::any_voxel(&source.source(), name, |v| v >= t)
+                }
+                VolumeKind::SemanticMask { label, .. } => {
+                    let l = label as f32;
+                    volume::any_voxel(&source.source(), name, |v| v == l)
+                }
+                _ => volume::any_voxel(&source.source(), name, |v| v >= 1.0),
+            }
+            .map_err(invalid)?);
+    if !valid {
         return Ok(());
     }
     let zarr_prefix = format!("{stem}.zarr/");
@@ -444,6 +615,7 @@ fn count_objects(io: &BuildIo<'_>, path: &str, entry: &Value) -> Result<usize, B
             .map_or(0, Vec::len),
         ("GlobalCaption", "json") => read_json(path)?["captions"].as_array().map_or(0, Vec::len),
         ("AnnotationCaption", "json") => read_json(path)?["objects"].as_array().map_or(0, Vec::len),
+        ("TriangularMesh", "glb") => 1,
         _ => 0,
     })
 }
@@ -454,6 +626,27 @@ mod tests {
 
     fn md(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn scale_factor_defaults_to_one_and_must_be_a_number() {
+        let w = "annotation m.obj (TriangularMesh)";
+        assert_eq!(scale_factor(&md(json!({})), w).unwrap(), 1.0);
+        assert_eq!(
+            scale_factor(&md(json!({"scale_factor": null})), w).unwrap(),
+            1.0
+        );
+        assert_eq!(
+            scale_factor(&md(json!({"scale_factor": 0.25})), w).unwrap(),
+            0.25
+        );
+        assert_eq!(
+            scale_factor(&md(json!({"scale_factor": "2"})), w)
+                .unwrap_err()
+                .to_string(),
+            "annotation m.obj (TriangularMesh): field `scale_factor` must be a finite number, \
+             found \"2\""
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod ctf;
 pub mod error;
 pub mod frames;
 pub mod mdoc;
+pub mod mesh;
 pub mod mrc;
 pub mod omezarr;
 pub mod points;

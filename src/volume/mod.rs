@@ -16,6 +16,7 @@
 
 pub mod key_image;
 pub mod pyramid;
+mod resize;
 mod stored;
 
 pub use stored::header_in_store;
@@ -64,6 +65,11 @@ pub struct VolumeOptions {
     pub timestamp: Option<String>,
     /// Chunk shape override (tests exercise multi-chunk pyramids on small volumes).
     pub(crate) chunk: Option<[usize; 3]>,
+    /// Resize level 0 to this z, y, x shape first (a mask's `rescale`, spec §7.4): semantic
+    /// masks and images by local mean (semantic masks binarised before it without a threshold,
+    /// thresholded after it with one), instance masks by nearest neighbour; see [`resize`].
+    /// Ignored when it equals the source shape.
+    pub rescale_to: Option<[usize; 3]>,
 }
 
 impl VolumeOptions {
@@ -77,6 +83,7 @@ impl VolumeOptions {
             key_slab: false,
             timestamp: None,
             chunk: None,
+            rescale_to: None,
         }
     }
 }
@@ -426,7 +433,72 @@ fn run(
         _ => ([0; 8], [0; 84], None),
     };
     let shape = opened.shape();
-    let rows: Box<dyn RowSource + '_> = match (opened, source) {
+    let rows = row_source(opened, source)?;
+    let target = opts.rescale_to.filter(|t| *t != shape);
+    let ctx = Ctx {
+        name,
+        opts,
+        staging_dir,
+        vs,
+        shape: target.unwrap_or(shape),
+        header,
+        mrc_extra,
+    };
+    let Some(target) = target else {
+        return match kind {
+            VolumeKind::Tomogram => ctx.stream::<f32, _>(&*rows, false, |v| v),
+            VolumeKind::TiltSeries => ctx.stream::<f32, _>(&*rows, true, |v| v),
+            VolumeKind::SemanticMask { label, threshold } => match threshold {
+                Some(t) => {
+                    let t = t as f32;
+                    ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v >= t))
+                }
+                None => {
+                    let l = label as f32;
+                    ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v == l))
+                }
+            },
+            VolumeKind::InstanceMask => ctx.stream::<u16, _>(&*rows, false, |v| v as u16),
+        };
+    };
+    // Resized (spec §7.4, the reference's MaskConverter / MultiLabelMaskConverter): with a
+    // threshold the raw values are averaged, then thresholded; without one the label is
+    // binarised first, averaged, and every voxel the label reaches (`> 0`) is set.
+    let resized = |method, pre| resize::Resized::new(&*rows, shape, target, method, pre);
+    match kind {
+        VolumeKind::Tomogram => {
+            ctx.stream::<f32, _>(&resized(resize::Method::LocalMean, None), false, |v| v)
+        }
+        VolumeKind::TiltSeries => {
+            ctx.stream::<f32, _>(&resized(resize::Method::LocalMean, None), true, |v| v)
+        }
+        VolumeKind::SemanticMask { label, threshold } => match threshold {
+            Some(t) => {
+                let t = t as f32;
+                let r = resized(resize::Method::LocalMean, None);
+                ctx.stream::<i8, _>(&r, false, move |v| i8::from(v >= t))
+            }
+            None => {
+                let l = label as f32;
+                let binarise: Box<dyn Fn(f32) -> f32 + Sync> =
+                    Box::new(move |v| if v == l { 1.0 } else { 0.0 });
+                let r = resized(resize::Method::LocalMean, Some(binarise));
+                ctx.stream::<i8, _>(&r, false, |v| i8::from(v > 0.0))
+            }
+        },
+        VolumeKind::InstanceMask => {
+            let r = resized(resize::Method::Nearest, None);
+            ctx.stream::<u16, _>(&r, false, |v| v as u16)
+        }
+    }
+}
+
+/// The rows of an opened source, in z, y, x order.
+fn row_source<'a>(
+    opened: Opened,
+    source: &'a VolumeSource,
+) -> Result<Box<dyn RowSource + 'a>, VolumeError> {
+    Ok(match (opened, source) {
         (Opened::Mrc(info), VolumeSource::Mrc(src)) => {
             let fix = info.mode == MrcMode::Int8 && info.header.dmax > 127.0;
             if info.is_standard_order() {
@@ -444,31 +516,34 @@ fn run(
             region: RwLock::new((0..0, 0..0, Vec::new())),
         }),
         (Opened::Mrc(_), VolumeSource::OmeZarr(_)) => unreachable!("opened from this source"),
-    };
-    let ctx = Ctx {
-        name,
-        opts,
-        staging_dir,
-        vs,
-        shape,
-        header,
-        mrc_extra,
-    };
-    match kind {
-        VolumeKind::Tomogram => ctx.stream::<f32, _>(&*rows, false, |v| v),
-        VolumeKind::TiltSeries => ctx.stream::<f32, _>(&*rows, true, |v| v),
-        VolumeKind::SemanticMask { label, threshold } => match threshold {
-            Some(t) => {
-                let t = t as f32;
-                ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v >= t))
+    })
+}
+
+/// Whether some level-0 voxel of `source` satisfies `pred` (the reference's mask validity
+/// checks), reading it section block by section block and stopping at the first one.
+///
+/// # Errors
+/// An unreadable or invalid source.
+pub fn any_voxel(
+    source: &VolumeSource,
+    name: &str,
+    pred: impl Fn(f32) -> bool + Sync,
+) -> Result<bool, VolumeError> {
+    let opened = Opened::open(source, name)?;
+    let [nz, ny, nx] = opened.shape();
+    let rows = row_source(opened, source)?;
+    let mut row = vec![0f32; ny * nx];
+    for z0 in (0..nz).step_by(64) {
+        let z1 = (z0 + 64).min(nz);
+        rows.prepare(z0..z1, 0..ny)?;
+        for z in z0..z1 {
+            rows.read_rows(z, 0..ny, &mut row)?;
+            if row.par_iter().any(|&v| pred(v)) {
+                return Ok(true);
             }
-            None => {
-                let l = label as f32;
-                ctx.stream::<i8, _>(&*rows, false, move |v| i8::from(v == l))
-            }
-        },
-        VolumeKind::InstanceMask => ctx.stream::<u16, _>(&*rows, false, |v| v as u16),
+        }
     }
+    Ok(false)
 }
 
 type MrcExtra = ([u8; 8], [u8; 84], Option<([u8; 4], Vec<u8>)>);

@@ -676,3 +676,220 @@ fn round3_matches_python() {
     assert_eq!(round3(0.0625), 0.062); // exact tie → even
     assert_eq!(round3(10.0), 10.0);
 }
+
+/// Converts `values` (z, y, x = `shape`, written as MRC `mode`) with `rescale_to` and returns
+/// level 0 and its shape.
+fn rescaled(
+    shape: [usize; 3],
+    mode: i32,
+    raw: &[u8],
+    kind: VolumeKind,
+    target: [usize; 3],
+    chunk: [usize; 3],
+) -> (Vec<f64>, [usize; 3], VolumeOutputs) {
+    let src = mrc(shape, mode, raw, |_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(chunk);
+    o.rescale_to = Some(target);
+    let out = standardize(&VolumeSource::Mrc(&src), "r.mrc", kind, &o, dir.path()).unwrap();
+    let (l0, s0, _) = read_level(&dir.path().join("out.zarr"), 0);
+    // The MRC holds the same level 0.
+    let mrc_bytes = std::fs::read(dir.path().join("out.mrc")).unwrap();
+    let h = MrcHeader::parse(mrc_bytes[..1024].try_into().unwrap());
+    assert_eq!([h.nz, h.ny, h.nx].map(|v| v as usize), target);
+    (l0, s0, out)
+}
+
+fn i8_bytes(v: &[i8]) -> Vec<u8> {
+    v.iter().map(|&x| x as u8).collect()
+}
+
+/// The reference's test fixtures (`semantic_mask.mrc`, 4³ int8 labels 1–3, and
+/// `small_semantic_mask.mrc`, 2³ with label 2 in the first row) and its expected 4³ outputs
+/// (spec §13, test_ingest_segmentationmask / test_ingest_instancesegmentationmask).
+const SEMANTIC_MASK: [i8; 64] = [
+    3, 3, 3, 3, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, //
+    0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, //
+    0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, //
+    0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1,
+];
+const SMALL_SEMANTIC_MASK: [i8; 8] = [2, 2, 0, 0, 0, 0, 0, 0];
+/// Both small 2³ sources upsampled to 4³: the first two rows of the first two sections.
+const SMALL_UPSAMPLED: [f64; 64] = [
+    1., 1., 1., 1., 1., 1., 1., 1., 0., 0., 0., 0., 0., 0., 0., 0., //
+    1., 1., 1., 1., 1., 1., 1., 1., 0., 0., 0., 0., 0., 0., 0., 0., //
+    0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., //
+    0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0., 0.,
+];
+
+#[test]
+fn semantic_rescale_matches_the_reference_fixtures() {
+    let label = |l| VolumeKind::SemanticMask {
+        label: l,
+        threshold: None,
+    };
+    // mask_label 2 of the small mask, rescaled 2³ → 4³.
+    let (l0, s0, out) = rescaled(
+        [2, 2, 2],
+        0,
+        &i8_bytes(&SMALL_SEMANTIC_MASK),
+        label(2),
+        [4, 4, 4],
+        [2, 2, 2],
+    );
+    assert_eq!(s0, [4, 4, 4]);
+    assert_eq!(l0, SMALL_UPSAMPLED);
+    assert_eq!(out.size, Zyx { z: 4, y: 4, x: 4 });
+    assert_eq!(out.labels, vec![1]);
+    // small_probability_map.mrc (float32 0.8 in the first row, 0.1 elsewhere), threshold 0.5.
+    let prob: Vec<f32> = vec![0.8, 0.8, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];
+    let thr = VolumeKind::SemanticMask {
+        label: 1,
+        threshold: Some(0.5),
+    };
+    let (l0, _, _) = rescaled([2, 2, 2], 2, &f32_bytes(&prob), thr, [4, 4, 4], [4, 4, 4]);
+    assert_eq!(l0, SMALL_UPSAMPLED);
+    // mask_label 3 with rescale to the same grid: no resize, the label's voxels.
+    let (l0, _, _) = rescaled(
+        [4, 4, 4],
+        0,
+        &i8_bytes(&SEMANTIC_MASK),
+        label(3),
+        [4, 4, 4],
+        [2, 2, 2],
+    );
+    let want: Vec<f64> = SEMANTIC_MASK.iter().map(|&v| f64::from(v == 3)).collect();
+    assert_eq!(l0, want);
+}
+
+#[test]
+fn semantic_downsampling_marks_every_cell_the_label_reaches() {
+    // Label 2 of the 4³ fixture, binarised, averaged over 2³ blocks, then `> 0`: the two
+    // blocks of sections 0–1, columns 0–1 that hold the 2s.
+    let (l0, s0, _) = rescaled(
+        [4, 4, 4],
+        0,
+        &i8_bytes(&SEMANTIC_MASK),
+        VolumeKind::SemanticMask {
+            label: 2,
+            threshold: None,
+        },
+        [2, 2, 2],
+        [2, 2, 2],
+    );
+    assert_eq!(s0, [2, 2, 2]);
+    assert_eq!(l0, vec![1., 0., 1., 0., 0., 0., 0., 0.]);
+    // Label 1 (the x = 3 column of sections 2–3) over 4 → 3 columns: output column 2 covers
+    // source columns 2.67–4, the only one that reaches x = 3.
+    let (l0, _, _) = rescaled(
+        [4, 4, 4],
+        0,
+        &i8_bytes(&SEMANTIC_MASK),
+        VolumeKind::SemanticMask {
+            label: 1,
+            threshold: None,
+        },
+        [2, 2, 3],
+        [2, 2, 2],
+    );
+    assert_eq!(l0, vec![0., 0., 0., 0., 0., 0., 0., 0., 1., 0., 0., 1.]);
+}
+
+#[test]
+fn semantic_thresholds_apply_after_the_local_mean() {
+    // Four rows of 3 columns, averaged to one row of 2 columns. Row mean: 0.2, 0.85, 0.4.
+    // Column weights 3 → 2: (1, ½) / 1.5 and (½, 1) / 1.5, so the means are
+    // (0.2 + 0.425) / 1.5 = 0.4167 and (0.425 + 0.4) / 1.5 = 0.55.
+    let rows: Vec<f32> = vec![
+        0.0, 1.0, 1.0, //
+        0.4, 0.8, 0.0, //
+        0.4, 0.6, 0.2, //
+        0.0, 1.0, 0.4,
+    ];
+    let thr = |t| VolumeKind::SemanticMask {
+        label: 1,
+        threshold: Some(t),
+    };
+    let (l0, s0, out) = rescaled(
+        [2, 2, 3],
+        2,
+        &f32_bytes(&rows),
+        thr(0.5),
+        [1, 1, 2],
+        [2, 2, 2],
+    );
+    assert_eq!((s0, l0), ([1, 1, 2], vec![0.0, 1.0]));
+    assert_eq!(out.labels, vec![1]);
+    // Other thresholds apply to the same means: 0.4 keeps both, 0.6 keeps none.
+    let (l0, _, _) = rescaled(
+        [2, 2, 3],
+        2,
+        &f32_bytes(&rows),
+        thr(0.4),
+        [1, 1, 2],
+        [2, 2, 2],
+    );
+    assert_eq!(l0, vec![1.0, 1.0]);
+    let (l0, _, out) = rescaled(
+        [2, 2, 3],
+        2,
+        &f32_bytes(&rows),
+        thr(0.6),
+        [1, 1, 2],
+        [2, 2, 2],
+    );
+    assert_eq!(l0, vec![0.0, 0.0]);
+    assert!(out.labels.is_empty());
+}
+
+#[test]
+fn instance_rescale_is_a_nearest_neighbour_zoom() {
+    // The reference's small mask (label 2) rescaled 2³ → 4³.
+    let (l0, _, out) = rescaled(
+        [2, 2, 2],
+        0,
+        &i8_bytes(&SMALL_SEMANTIC_MASK),
+        VolumeKind::InstanceMask,
+        [4, 4, 4],
+        [2, 2, 2],
+    );
+    let want: Vec<f64> = SMALL_UPSAMPLED.iter().map(|v| v * 2.0).collect();
+    assert_eq!(l0, want);
+    assert_eq!(out.labels, vec![2]);
+    // Labels along x, 5 → 3 columns: sources 0, 2, 4; 4 → 3 rows: sources 0, 2 (1.5 rounds
+    // up), 3; one section of two: the first.
+    let labels: Vec<u16> = (0..2 * 4 * 5).map(|i| i as u16 + 1).collect();
+    let raw: Vec<u8> = labels.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let (l0, s0, _) = rescaled(
+        [2, 4, 5],
+        6,
+        &raw,
+        VolumeKind::InstanceMask,
+        [1, 3, 3],
+        [2, 2, 2],
+    );
+    assert_eq!(s0, [1, 3, 3]);
+    assert_eq!(l0, vec![1., 3., 5., 11., 13., 15., 16., 18., 20.]);
+    // 8 → 26 along x: scipy's coordinate for the last output lands just past the input, so
+    // it is 0 (the constant), as in the reference.
+    let row: Vec<u16> = (1..=8).collect();
+    let raw: Vec<u8> = row.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let (l0, _, _) = rescaled(
+        [1, 1, 8],
+        6,
+        &raw,
+        VolumeKind::InstanceMask,
+        [1, 1, 26],
+        [2, 2, 8],
+    );
+    let want: Vec<f64> = (0..26)
+        .map(|k| {
+            if k == 25 {
+                0.0
+            } else {
+                (k as f64 * 7.0 / 25.0 + 0.5).floor() + 1.0
+            }
+        })
+        .collect();
+    assert_eq!(l0, want);
+}

@@ -163,3 +163,9 @@ pub fn read_json(path: &Path) -> serde_json::Value {
     )
     .unwrap()
 }
+
+/// The test venv's Python (`tests/python/setup_venv.sh`; `$CRYOET_TEST_VENV`, default
+/// `<repo>/.venv`). A missing venv fails the test that needs it; it never skips it.
+pub fn venv_python() -> PathBuf {
+    venv_bin("python")
+}

@@ -14,17 +14,22 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-# Pinned to the reference's lock where it matters (zarr v2 reader; spec header). moto's server
-# is the S3-compatible server the S3 tests start on 127.0.0.1 (listings with ETags, multipart,
+# Pinned to the reference's lock where it matters (zarr v2 reader; spec header; trimesh, which
+# the reference converts meshes with and whose loader checks our glb files; h5py, which writes
+# the EMDB-SFF .hff test inputs as the reference's generator does). moto's server is the
+# S3-compatible server the S3 tests start on 127.0.0.1 (listings with ETags, multipart,
 # If-None-Match / If-Match).
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
     "mrcfile" \
     "numpy" \
+    "trimesh==4.10.1" \
+    "h5py==3.15.1" \
     "moto[server]==5.1.*"
 "$venv/bin/python" - <<'PY'
-import zarr, numcodecs, mrcfile, numpy, moto
+import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
-      "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "moto", moto.__version__)
+      "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
+      "h5py", h5py.__version__, "moto", moto.__version__)
 PY
