@@ -659,19 +659,8 @@ fn meshes_of_every_format_become_one_glb_each() {
 
     // trimesh, the reference's mesh library, reads every glb with the same counts and the
     // cube's volume.
-    let py = crate::common::venv_python();
-    let script = crate::common::repo().join("tests/python/check_mesh.py");
-    let out = std::process::Command::new(py)
-        .arg(script)
-        .args(glbs.iter().map(|g| &g.0))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = crate::common::python_script("check_mesh.py", glbs.iter().map(|g| &g.0));
+    let seen: serde_json::Value = serde_json::from_str(&out).unwrap();
     for (g, s) in glbs.iter().zip(seen.as_array().unwrap()) {
         assert_eq!(s["vertices"], g.1, "{s}");
         assert_eq!(s["faces"], 12, "{s}");
@@ -918,17 +907,7 @@ fn rescaled_masks_take_the_grid_of_the_run_s_alignment() {
 fn write_hff(path: &std::path::Path, spec: &serde_json::Value) {
     let spec_path = path.with_extension("json");
     std::fs::write(&spec_path, spec.to_string()).unwrap();
-    let out = std::process::Command::new(crate::common::venv_python())
-        .arg(crate::common::repo().join("tests/python/make_hff.py"))
-        .arg(path)
-        .arg(&spec_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::python_script("make_hff.py", [path, spec_path.as_path()]);
     std::fs::remove_file(spec_path).unwrap();
 }
 
@@ -986,17 +965,8 @@ fn hff_segments_become_a_glb_of_the_named_segment() {
         }
     }
     // trimesh reads it with the same counts and the cube's volume.
-    let out = std::process::Command::new(crate::common::venv_python())
-        .arg(crate::common::repo().join("tests/python/check_mesh.py"))
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = crate::common::python_script("check_mesh.py", [&path]);
+    let seen: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(seen[0]["vertices"], 16);
     assert_eq!(seen[0]["faces"], 12);
     assert!((seen[0]["volume"].as_f64().unwrap() - 27.0).abs() < 1e-6);

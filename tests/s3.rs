@@ -16,26 +16,8 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(venv_bin("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let (child, endpoint) = crate::common::moto_server::start(&venv_bin("moto_server"));
+        let moto = Moto { child, endpoint };
         for bucket in ["src", "out", "cache"] {
             moto.tool(&["mkbucket", bucket]);
         }
@@ -44,19 +26,8 @@ impl Moto {
 
     /// Runs `s3_tool.py ENDPOINT args…` and returns its stdout.
     fn tool(&self, args: &[&str]) -> String {
-        let script = crate::common::repo().join("tests/python/s3_tool.py");
-        let out = Command::new(venv_bin("python"))
-            .arg(script)
-            .arg(&self.endpoint)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "s3_tool {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let endpoint = [self.endpoint.as_str()];
+        crate::common::python_script("s3_tool.py", endpoint.iter().chain(args))
     }
 
     fn signal(&self, sig: i32) {
@@ -538,4 +509,45 @@ fn large_objects_go_multipart_and_read_back_in_ranges() {
     std::fs::remove_file(dir.path().join("v.zarr/0/0")).unwrap();
     store.publish(dir.path(), "v.zarr").unwrap();
     assert_eq!(moto.tool(&["count", "s3://out/big/v.zarr"]).trim(), "1");
+}
+
+#[test]
+fn a_missing_bucket_fails_naming_the_bucket_and_key() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let config = d.config();
+    let report = d.path("r.json");
+    let cache = d.path("cache");
+    let args = [
+        "build",
+        config.to_str().unwrap(),
+        "s3://src/dep",
+        "s3://no-such-bucket/o",
+        "--cache",
+        cache.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--s3-retry-timeout",
+        "2",
+    ];
+    let r = run(moto.ingest(&args));
+    assert_ne!(r.code, 0, "{r:?}");
+    let text = format!("{}{}", r.stdout, r.stderr);
+    assert!(text.contains("s3://no-such-bucket/o/"), "{text}");
+    // Nothing was recorded: the same build to an existing bucket builds everything.
+    let args_ok: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            if *a == "s3://no-such-bucket/o" {
+                "s3://out/o"
+            } else {
+                a
+            }
+        })
+        .collect();
+    let r = run(moto.ingest(&args_ok));
+    assert_eq!(r.code, 0, "{r:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(summary(&report, "fresh"), 0, "{report}");
 }

@@ -296,7 +296,7 @@ impl S3Store {
             object_store::Error::NotFound { .. } => StorageError::NotFound { location },
             e => StorageError::Io {
                 location,
-                source: std::io::Error::other(e.to_string()),
+                source: std::io::Error::other(condense(&e.to_string())),
             },
         }
     }
@@ -795,6 +795,30 @@ impl S3Store {
     }
 }
 
+/// An `object_store` error without the XML body S3 sends: the text before it, then the body's
+/// `Code` and `Message`.
+fn condense(text: &str) -> String {
+    let Some(xml) = text.find("<?xml") else {
+        return text.to_string();
+    };
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(
+            text[start..end]
+                .trim_start_matches("<![CDATA[")
+                .trim_end_matches("]]>")
+                .to_string(),
+        )
+    };
+    let head = text[..xml].trim_end().trim_end_matches(':');
+    match (field("Code"), field("Message")) {
+        (Some(code), Some(message)) => format!("{head}: {code}: {message}"),
+        _ => head.to_string(),
+    }
+}
+
 /// The precondition of [`S3Store::put_conditional`].
 #[derive(Debug, Clone)]
 pub enum Condition {
@@ -909,6 +933,16 @@ impl crate::formats::mrc::ByteSource for RemoteObject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_error_bodies_are_condensed_to_code_and_message() {
+        let text = "Error performing GET http://h/b in 6ms - Server returned non-2xx status code: 404 Not Found: <?xml version=\"1.0\"?>\n<Error>\n <Code>NoSuchBucket</Code>\n <Message><![CDATA[The specified bucket does not exist]]></Message>\n</Error>";
+        assert_eq!(
+            condense(text),
+            "Error performing GET http://h/b in 6ms - Server returned non-2xx status code: 404 Not Found: NoSuchBucket: The specified bucket does not exist"
+        );
+        assert_eq!(condense("timeout"), "timeout");
+    }
 
     #[test]
     fn urls_split_into_bucket_and_prefix() {

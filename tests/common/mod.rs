@@ -1,5 +1,7 @@
 //! Fixtures: a generated deposition in a temporary folder, and a runner for the `ingest` binary.
 
+pub mod moto_server;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -168,4 +170,24 @@ pub fn read_json(path: &Path) -> serde_json::Value {
 /// `<repo>/.venv`). A missing venv fails the test that needs it; it never skips it.
 pub fn venv_python() -> PathBuf {
     venv_bin("python")
+}
+
+/// Runs `tests/python/<script>` with the test venv's Python and returns its stdout; fails the
+/// test, with the script's stderr, when it exits non-zero.
+pub fn python_script<I, S>(script: &str, args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new(venv_python())
+        .arg(repo().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
