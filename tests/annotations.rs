@@ -207,11 +207,11 @@ fn identified_objects_keep_the_run_s_rows() {
         .ends_with("demo_source/objects/identified.csv"));
 }
 
-#[test]
-fn an_ome_zarr_mask_source_is_converted_too() {
-    let d = Deposition::new();
-    assert_eq!(d.build(&[]).0.code, 0);
-    // Use the membrane mask we wrote as an OME-Zarr source for a new block.
+/// A block reading `labels/{run}_membrane.zarr`, which [`copy_membrane_zarrs`] makes.
+pub const ZARR_MASK_BLOCK: &str = "annotations:\n- metadata:\n    annotation_ingest_id: membrane-copy-1\n    annotation_object:\n      id: GO:0016020\n      name: membrane copy\n    authors: *authors\n    dates: *dates\n    ground_truth_status: false\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: zarr\n      glob_string: labels/{run_name}_membrane.zarr\n      is_visualization_default: false\n";
+
+/// Copies the membrane masks of a built deposition into its INPUT as OME-Zarr sources.
+pub fn copy_membrane_zarrs(d: &Deposition) {
     for run in ["TS_01", "TS_02"] {
         let from = d.output().join(format!(
             "19999/{run}/Reconstructions/VoxelSpacing13.480/Annotations/100/membrane-1.0_segmentationmask.zarr"
@@ -221,8 +221,15 @@ fn an_ome_zarr_mask_source_is_converted_too() {
             .join(format!("demo_source/labels/{run}_membrane.zarr"));
         copy_dir(&from, &to);
     }
-    let block = "annotations:\n- metadata:\n    annotation_ingest_id: membrane-copy-1\n    annotation_object:\n      id: GO:0016020\n      name: membrane copy\n    authors: *authors\n    dates: *dates\n    ground_truth_status: false\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: zarr\n      glob_string: labels/{run_name}_membrane.zarr\n      is_visualization_default: false\n";
-    d.edit_config("annotations:\n", block);
+}
+
+#[test]
+fn an_ome_zarr_mask_source_is_converted_too() {
+    let d = Deposition::new();
+    assert_eq!(d.build(&[]).0.code, 0);
+    // Use the membrane mask we wrote as an OME-Zarr source for a new block.
+    copy_membrane_zarrs(&d);
+    d.edit_config("annotations:\n", ZARR_MASK_BLOCK);
     let (run, _) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     let dir = d.output().join(format!("{ANN1}/104"));

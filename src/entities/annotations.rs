@@ -178,6 +178,7 @@ pub fn source_target(
         ) => Some(rescale_basis(ctx, idx)?),
         _ => None,
     };
+    let listed = sources.clone();
     if let Some(Ok(RescaleBasis::Tomogram { object, .. })) = &rescale {
         sources.push(object.clone());
     }
@@ -260,16 +261,8 @@ pub fn source_target(
                     None => None,
                     Some(basis) => Some(rescale_target(io, basis, vs, &what)?),
                 };
-                convert_mask(
-                    io,
-                    &SourceVolume::open(io, &src_key, object.as_ref(), is_zarr)?,
-                    &name,
-                    shape,
-                    &params,
-                    vs,
-                    target,
-                    &files,
-                )
+                let volume = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr, &listed)?;
+                convert_mask(io, &volume, &name, shape, &params, vs, target, &files)
             }
         }
     });

@@ -216,24 +216,38 @@ pub(crate) enum SourceVolume {
 }
 
 impl SourceVolume {
-    /// Opens `src_key` of INPUT (`object` is its listing, for an MRC).
+    /// Opens `src_key` of INPUT: an MRC (`object` is its listing) or an OME-Zarr folder
+    /// (`listed` holds its files). A zarr on S3 is first fetched into the target's scratch
+    /// folder, every object with `If-Match` on its listed ETag.
     ///
     /// # Errors
-    /// A changed or missing source; a zarr source outside a local folder.
+    /// A changed or missing source.
     pub(crate) fn open(
-        io: &BuildIo<'_>,
+        io: &mut BuildIo<'_>,
         src_key: &str,
         object: Option<&ObjectInfo>,
         is_zarr: bool,
+        listed: &[ObjectInfo],
     ) -> Result<SourceVolume, BuildError> {
         let name = io.input.describe(src_key);
         if is_zarr {
-            let root = io.input.local_root().ok_or_else(|| {
-                invalid(format!(
-                    "{name}: OME-Zarr sources are read from local folders only"
-                ))
-            })?;
-            let storage = omezarr::local_storage(&root.join(src_key)).map_err(invalid)?;
+            let root = match io.input.local_root() {
+                Some(root) => root.join(src_key),
+                None => {
+                    let scratch = io.scratch()?;
+                    for o in listed {
+                        let rel = o.key.strip_prefix(src_key).unwrap_or(&o.key);
+                        let to = scratch.join(rel.trim_start_matches('/'));
+                        if let Some(parent) = to.parent() {
+                            std::fs::create_dir_all(parent)
+                                .map_err(|e| invalid(format!("{}: {e}", parent.display())))?;
+                        }
+                        io.input.copy_checked(o, &to)?;
+                    }
+                    scratch
+                }
+            };
+            let storage = omezarr::local_storage(&root).map_err(invalid)?;
             return Ok(SourceVolume::Zarr(storage));
         }
         let object = object.ok_or_else(|| invalid(format!("{name}: not a file")))?;
@@ -278,6 +292,7 @@ fn volume_target(
         .unwrap_or_default()
         .to_string();
     let object: Option<ObjectInfo> = sources.iter().find(|o| o.key == src_key).cloned();
+    let listed = sources.clone();
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
         let name = io.input.describe(&src_key);
         let zarr_dir = io.stage_folder(&zarr_key)?;
@@ -288,7 +303,7 @@ fn volume_target(
             .to_path_buf();
         let mut opts = VolumeOptions::new(stem.clone());
         opts.voxel_spacing = voxel_spacing;
-        let opened = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr)?;
+        let opened = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr, &listed)?;
         let outputs = volume::standardize(&opened.source(), &name, kind, &opts, &staging_dir)
             .map_err(invalid)?;
         let zarr_prefix = format!("{stem}.zarr/");
