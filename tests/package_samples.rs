@@ -53,6 +53,15 @@
 //!   `multiple_objects_example` (slicer angles after the last of three objects) it would publish
 //!   nothing; that is an artifact of the old library, not a choice, so we follow imodmodel 0.1.0
 //!   and read all four.
+//!
+//! Every coordinate and count matched. One disagreement with starfile, in how it types a column
+//! (which decides whether a RELION name filter can match): `loop_double_quote.star` and
+//! `loop_single_quote.star` have a column `number_and_empty` (`5.0`, then an empty quoted
+//! string) that starfile reads as numbers, where our STAR reader took it for text. The reader
+//! now types columns as starfile does (unit test
+//! `name_column_typing_follows_starfile_for_empty_and_missing_values` in
+//! `src/formats/points/star.rs`); `starfile_column_typing_premise` checks here that starfile
+//! still reads those samples that way.
 
 use crate::common::{venv_python, venv_sample_data};
 use cryoet_ingest::formats::points::{read_points, PointParams, PointRecord, PointShape};
@@ -529,5 +538,29 @@ fn imod_models_match_imodmodel() {
             assert_eq!(centers.len(), slicer_angles, "{name}");
             assert_exact(name, "OrientedPoint", &ours, &centers);
         }
+    }
+}
+
+#[test]
+fn starfile_column_typing_premise() {
+    for name in ["loop_double_quote.star", "loop_single_quote.star"] {
+        let blocks = star_blocks(name);
+        let strings = blocks[0]["strings"].as_object().unwrap();
+        // `5.0` and `""`: numbers (the empty string becomes NaN).
+        assert!(blocks[0]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "number_and_empty"));
+        assert!(
+            !strings.contains_key("number_and_empty"),
+            "{name}: {strings:?}"
+        );
+        // `4.0` and `noquote`: text.
+        assert_eq!(
+            strings["number_and_string"],
+            serde_json::json!(["4.0", "noquote"]),
+            "{name}"
+        );
     }
 }
