@@ -15,16 +15,32 @@ pub fn repo() -> PathBuf {
 /// A program of the test venv (`$CRYOET_TEST_VENV`, default `<repo>/.venv`, made by
 /// `tests/python/setup_venv.sh`). A missing venv fails the test; it never skips it.
 pub fn venv_bin(name: &str) -> PathBuf {
-    let venv = std::env::var_os("CRYOET_TEST_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".venv"));
-    let bin = venv.join("bin").join(name);
+    let bin = venv_dir().join("bin").join(name);
     assert!(
         bin.exists(),
         "{} missing: run tests/python/setup_venv.sh (or set CRYOET_TEST_VENV)",
         bin.display()
     );
     bin
+}
+
+/// The test venv's folder: `$CRYOET_TEST_VENV`, default `<repo>/.venv`.
+pub fn venv_dir() -> PathBuf {
+    std::env::var_os("CRYOET_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"))
+}
+
+/// A folder of `$venv/sample-data/` (the unpacked sdists of the packages whose sample files the
+/// tests read in place). A missing folder fails the test; it never skips it.
+pub fn venv_sample_data(rel: &str) -> PathBuf {
+    let dir = venv_dir().join("sample-data").join(rel);
+    assert!(
+        dir.is_dir(),
+        "{} missing: run tests/python/setup_venv.sh (or set CRYOET_TEST_VENV)",
+        dir.display()
+    );
+    dir
 }
 
 /// A deposition under test: INPUT (with the demo source tree), OUTPUT, a private cache and a

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Creates the Python venv used by the integration tests to check outputs with the ecosystem's
 # own readers (zarr-python, mrcfile). Python is a test-only dependency, never a runtime one.
+# It also unpacks the source distributions of `starfile` and `imodmodel` into
+# `$venv/sample-data/` (their test data: STAR tables and IMOD models that tests/package_samples.rs
+# reads in place and compares with what those packages read; the wheels ship no samples).
 #
 #   tests/python/setup_venv.sh            # venv at <repo>/.venv
 #   CRYOET_TEST_VENV=/path tests/python/setup_venv.sh
@@ -26,10 +29,35 @@ fi
     "numpy" \
     "trimesh==4.10.1" \
     "h5py==3.15.1" \
-    "moto[server]==5.1.*"
+    "moto[server]==5.1.*" \
+    "starfile==0.5.13" \
+    "imodmodel==0.1.0"
+
+# The sample files of the packages above: only their sdists carry them. Unpacked once; a
+# folder already there is kept as it is.
+samples="$venv/sample-data"
+mkdir -p "$samples"
+need=()
+for pkg in starfile-0.5.13 imodmodel-0.1.0; do
+    [ -d "$samples/$pkg" ] || need+=("${pkg%-*}==${pkg##*-}")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+    sdists="$(mktemp -d)"
+    trap 'rm -rf "$sdists"' EXIT
+    "$venv/bin/python" -m pip download --quiet --no-deps --no-binary :all: \
+        "${need[@]}" -d "$sdists"
+    for archive in "$sdists"/*.tar.gz; do
+        name="$(basename "$archive" .tar.gz)"
+        # Unpack beside, then move into place, so an interrupted run leaves no half folder.
+        tar -xzf "$archive" -C "$sdists"
+        mv "$sdists/$name" "$samples/$name"
+    done
+fi
 "$venv/bin/python" - <<'PY'
-import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto
+import importlib.metadata as md
+import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
-      "h5py", h5py.__version__, "moto", moto.__version__)
+      "h5py", h5py.__version__, "moto", moto.__version__,
+      "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"))
 PY

@@ -9,6 +9,12 @@
 //! Filtering mirrors the reference's pandas comparison: `starfile` turns a column whose every
 //! value is numeric into numbers, and a number never equals the string filter, so a RELION
 //! filter on an all-numeric name column (e.g. `rlnTomoName` values `1`, `2`) keeps nothing.
+//! "Numeric" as starfile 0.5.13 types a column (`read_csv` with `nan`, `NaN` and `<NA>` as the
+//! only missing-value tokens, then `pd.to_numeric`): every value is a number (not spelt as a
+//! NaN, which pandas only reads from those tokens), a missing-value token or empty (`""`, which
+//! `to_numeric` makes NaN), and not every value ends up NaN unless all were missing-value tokens
+//! (a column that converts to all-NaN is kept as read). A missing-value token never equals the
+//! filter, even in a text column.
 //! STOPGAP instead converts the filter to an integer first (when it parses) and compares
 //! numerically.
 
@@ -41,9 +47,14 @@ impl Block {
         })
     }
 
-    /// Whether `starfile`/pandas would read this column as numbers.
+    /// Whether `starfile`/pandas would read this column as numbers (see the module doc).
     fn numeric(&self, col: usize) -> bool {
-        self.rows.iter().all(|(_, r)| r[col].parse::<f64>().is_ok())
+        let mut values = self.rows.iter().map(|(_, r)| r[col].as_str());
+        let number = |v: &str| v.parse::<f64>().is_ok_and(|x| !x.is_nan());
+        values
+            .clone()
+            .all(|v| v.is_empty() || missing(v) || number(v))
+            && (values.clone().any(number) || values.all(missing))
     }
 
     fn num(&self, row: usize, col: usize, file: &str) -> Result<f64, FormatError> {
@@ -75,9 +86,14 @@ impl Block {
             return Vec::new();
         }
         (0..self.rows.len())
-            .filter(|i| self.rows[*i].1[col] == value)
+            .filter(|i| self.rows[*i].1[col] == value && !missing(value))
             .collect()
     }
+}
+
+/// The values `starfile` reads as missing (NaN): its `read_csv` `na_values`.
+fn missing(v: &str) -> bool {
+    matches!(v, "nan" | "NaN" | "<NA>")
 }
 
 fn tokens(line: &str) -> Vec<String> {
@@ -684,6 +700,42 @@ _class
             text
         )
         .is_empty());
+    }
+
+    /// Column typing as starfile 0.5.13 does it, from its own sample `loop_double_quote.star`,
+    /// whose `number_and_empty` column (`5.0`, `""`) it reads as numbers (NaN for the empty
+    /// string): a string filter on such a name column keeps nothing.
+    #[test]
+    fn name_column_typing_follows_starfile_for_empty_and_missing_values() {
+        let table = |names: [&str; 2]| {
+            format!(
+                "data_\nloop_\n_rlnMicrographName\n_rlnCoordinateX\n_rlnCoordinateY\n\
+                 _rlnCoordinateZ\n_rlnAngleRot\n_rlnAngleTilt\n_rlnAnglePsi\n\
+                 {} 1 2 3 0 0 0\n{} 4 5 6 0 0 0\n",
+                names[0], names[1]
+            )
+        };
+        let kept = |names: [&str; 2], filter: &str| {
+            read(
+                "relion3_star",
+                PointShape::Point,
+                &params("xyz", 1.0, Some(filter)),
+                &table(names),
+            )
+            .len()
+        };
+        // Numbers with an empty string or a missing-value token: numeric, nothing matches.
+        assert_eq!(kept(["5.0", "\"\""], "5.0"), 0);
+        assert_eq!(kept(["<NA>", "3"], "3"), 0);
+        assert_eq!(kept(["'4.0'", "nan"], "4.0"), 0);
+        // Text columns: `nan` is NaN there too and never equals the filter.
+        assert_eq!(kept(["nan", "TS_1"], "TS_1"), 1);
+        assert_eq!(kept(["nan", "TS_1"], "nan"), 0);
+        // Only `nan`, `NaN` and `<NA>` are missing; `NAN` is text to pandas.
+        assert_eq!(kept(["NAN", "1"], "NAN"), 1);
+        // Empty strings and missing tokens only: kept as read (text), the empty one unmatched.
+        assert_eq!(kept(["\"\"", "nan"], "nan"), 0);
+        assert_eq!(kept(["'TS 1'", "\"\""], "TS 1"), 1);
     }
 
     #[test]
