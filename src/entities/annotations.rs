@@ -190,6 +190,9 @@ pub fn source_target(
         "voxel_spacing": vs,
         "outputs": planned.files.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
     });
+    if let Some(v) = crate::formats::points::reader_version(&a.file_format) {
+        config["reader_version"] = json!(v);
+    }
     if let Some(basis) = &rescale {
         config["rescale_basis"] = match basis {
             Ok(RescaleBasis::Dimension(d)) => json!({"volume_dimension_zyx": d}),

@@ -19,6 +19,19 @@
 //! offset). Note the reference turns `float()` failures into an empty result; here they are
 //! errors, since an empty annotation published from a corrupt file is worse than a stopped run.
 
+/// The version of the reader of `file_format`, when it has changed since version 1. It joins
+/// the key of annotations read with that format only, so a reader fix rebuilds exactly the
+/// annotations it may change (rather than every annotation, as a kind version bump would).
+///
+/// - STAR readers, 2: a name column is typed the way starfile types it, and `nan`/`<NA>`
+///   values never match a filter.
+pub fn reader_version(file_format: &str) -> Option<u32> {
+    match file_format {
+        "relion3_star" | "relion4_star" | "tomoman_relion_star" | "stopgap_star" => Some(2),
+        _ => None,
+    }
+}
+
 mod copick;
 mod csv;
 mod imod;
