@@ -400,11 +400,12 @@ impl S3Store {
             })
             .collect();
         // A source root is one deposition: one listing of all of it answers every glob. An
-        // output root may hold every dataset of the portal: list the top-level (dataset) folder
-        // the pattern names, once.
-        let base = match (self.inner.is_source, literal.first()) {
-            (false, Some(top)) => top.to_string(),
-            _ => String::new(),
+        // output root may hold every dataset of the portal: list at most the dataset and run
+        // folders the pattern names (a run's worker then lists only its runs), once each.
+        let base = if self.inner.is_source {
+            String::new()
+        } else {
+            literal[..literal.len().min(2)].join("/")
         };
         let listing = self.list_under(&base, self.memo())?;
         let mut found: BTreeMap<String, bool> = BTreeMap::new();
@@ -480,33 +481,41 @@ impl S3Store {
         block_on(async { self.inner.store.list(Some(&path)).next().await.is_some() })
     }
 
-    /// Whether `key` exists, answered from one listing per top-level folder taken the first
-    /// time it is asked (a fresh target's outputs cost no request); a key absent from that
-    /// listing is checked live, since another worker may have written it since.
+    /// Whether `key` exists, answered from one listing of its dataset/run folder (its first two
+    /// segments) taken the first time it is asked, so a fresh target's outputs cost no request
+    /// and a shard lists only its own runs. Keys less deep, and keys absent from the listing
+    /// (another worker may have written them since), are checked live.
     pub fn snapshot_exists(&self, key: &str) -> bool {
-        let top = key.split('/').next().unwrap_or_default().to_string();
+        let segments: Vec<&str> = key.split('/').collect();
+        if segments.len() < 3 {
+            return self.exists(key);
+        }
+        let folder = segments[..2].join("/");
         let cached = self
             .inner
             .snapshots
             .lock()
             .expect("snapshots")
-            .get(&top)
+            .get(&folder)
             .cloned();
         let listing = match cached {
             Some(l) => l,
-            None => match self.list_under(&top, false) {
+            None => match self.list_under(&folder, false) {
                 Ok(l) => {
                     let mut snaps = self.inner.snapshots.lock().expect("snapshots");
-                    snaps.entry(top).or_insert(l).clone()
+                    snaps.entry(folder).or_insert(l).clone()
                 }
                 Err(_) => return self.exists(key),
             },
         };
+        // The listing is sorted: the object itself, or the first object under `key/`.
+        let at = listing.partition_point(|o| o.key.as_str() < key);
         let dir = format!("{key}/");
-        let found = listing
-            .binary_search_by(|o| o.key.as_str().cmp(key))
-            .is_ok()
-            || listing.iter().any(|o| o.key.starts_with(&dir));
+        let found = listing.get(at).is_some_and(|o| o.key == key)
+            || listing[at..]
+                .iter()
+                .take_while(|o| o.key.as_str() < dir.as_str() || o.key.starts_with(&dir))
+                .any(|o| o.key.starts_with(&dir));
         found || self.exists(key)
     }
 
