@@ -582,3 +582,50 @@ fn an_ome_zarr_source_is_read_from_s3() {
     moto.download("s3://out/o", &downloaded);
     assert_same_tree(&downloaded, &d.output());
 }
+
+#[test]
+fn shards_share_a_folder_output_through_the_s3_cache() {
+    // A facility's usual set-up: INPUT and OUTPUT on a shared file system, the cache in S3.
+    let moto = Moto::start();
+    let d = Deposition::new();
+    let out = d.path("shared-output");
+    let (config, input) = (d.config(), d.input());
+    let workers: Vec<(Child, PathBuf)> = (0..3)
+        .map(|i| {
+            let report = d.path(&format!("shard{i}.json"));
+            let shard = format!("{i}/3");
+            let args = [
+                "build",
+                config.to_str().unwrap(),
+                input.to_str().unwrap(),
+                out.to_str().unwrap(),
+                "--cache",
+                "s3://cache/folders",
+                "--shard",
+                &shard,
+                "--jobs",
+                "1",
+                "--report",
+                report.to_str().unwrap(),
+            ];
+            let mut cmd = moto.ingest(&args);
+            cmd.env("XDG_CACHE_HOME", d.path("xdg"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            (cmd.spawn().unwrap(), report)
+        })
+        .collect();
+    let mut built_by: BTreeMap<String, usize> = BTreeMap::new();
+    for (child, report) in workers {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+        for id in ids_with(&report, "built") {
+            *built_by.entry(id).or_default() += 1;
+        }
+    }
+    assert!(built_by.values().all(|n| *n == 1), "{built_by:?}");
+    assert!(!out.join(".ingest-staging").exists(), "staging left behind");
+    assert_same_tree(&out, &folder_build(&d));
+}

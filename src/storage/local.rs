@@ -245,11 +245,17 @@ impl LocalStore {
 
     pub(crate) fn staging(&self) -> Result<Staging> {
         let base = self.root.join(STAGING_DIR);
-        fs::create_dir_all(&base).map_err(io_err(&base))?;
-        let dir = tempfile::Builder::new()
-            .prefix("target-")
-            .tempdir_in(&base)
-            .map_err(io_err(&base))?;
+        // Another worker finishing its build may remove the (empty) staging folder between our
+        // create and our tempdir: create it again, a few times.
+        let mut attempt = 0;
+        let dir = loop {
+            fs::create_dir_all(&base).map_err(io_err(&base))?;
+            match tempfile::Builder::new().prefix("target-").tempdir_in(&base) {
+                Ok(dir) => break dir,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => attempt += 1,
+                Err(e) => return Err(io_err(&base)(e)),
+            }
+        };
         Ok(Staging::in_dir(
             dir,
             super::Destination::Local(self.root.clone()),
