@@ -175,6 +175,14 @@ fn s3_build_equals_folder_build_and_rerun_writes_nothing() {
     let downloaded = d.path("downloaded");
     moto.download("s3://out/o", &downloaded);
     assert_same_tree(&downloaded, &folder_build(&d));
+    // Content types by extension, as the portal serves them to browsers.
+    for (key, ctype) in [
+        ("19999/dataset_metadata.json", "application/json"),
+        ("19999/Images/snapshot.png", "image/png"),
+    ] {
+        let found = moto.tool(&["ctype", &format!("s3://out/o/{key}")]);
+        assert_eq!(found.trim(), ctype, "{key}");
+    }
 
     let (r, report) = s3_build(&moto, &d, "r2.json", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);

@@ -24,8 +24,9 @@ use object_store::client::{
 };
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode,
-    PutOptions, PutPayload, RetryConfig, UpdateVersion, WriteMultipart,
+    Attribute, Attributes, BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore,
+    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
+    UpdateVersion, WriteMultipart,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -720,19 +721,28 @@ impl S3Store {
         let size = std::fs::metadata(&local).map_err(io_err)?.len();
         let path = self.path(&key);
         let part_size = self.inner.part_size;
+        let attributes = attributes_for(&key);
         if size <= part_size as u64 {
             let bytes = std::fs::read(&local).map_err(io_err)?;
+            let opts = PutOptions {
+                attributes,
+                ..Default::default()
+            };
             self.inner
                 .store
-                .put(&path, PutPayload::from(bytes))
+                .put_opts(&path, PutPayload::from(bytes), opts)
                 .await
                 .map_err(|e| self.error(&key, e))?;
             return Ok(());
         }
+        let opts = PutMultipartOptions {
+            attributes,
+            ..Default::default()
+        };
         let upload = self
             .inner
             .store
-            .put_multipart(&path)
+            .put_multipart_opts(&path, opts)
             .await
             .map_err(|e| self.error(&key, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
@@ -802,6 +812,29 @@ impl S3Store {
     pub fn list_live(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         Ok(self.list_under(prefix, false)?.as_ref().clone())
     }
+}
+
+/// The Content-Type of an output, from its extension, as the reference's uploads set it
+/// (Python's `mimetypes`); other objects get the server's default.
+pub fn content_type(key: &str) -> Option<&'static str> {
+    let ext = key.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "json" => "application/json",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "jpg" | "jpeg" => "image/jpeg",
+        "tif" | "tiff" => "image/tiff",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        _ => return None,
+    })
+}
+
+fn attributes_for(key: &str) -> Attributes {
+    content_type(key)
+        .map(|t| (Attribute::ContentType, t))
+        .into_iter()
+        .collect()
 }
 
 /// An `object_store` error without the XML body S3 sends: the text before it, then the body's

@@ -7,6 +7,7 @@ S3 code. Used by tests/s3.rs to seed buckets, read back outputs and replace obje
     s3_tool.py ENDPOINT put FILE s3://BUCKET/KEY
     s3_tool.py ENDPOINT delete s3://BUCKET/PREFIX
     s3_tool.py ENDPOINT etag s3://BUCKET/KEY
+    s3_tool.py ENDPOINT ctype s3://BUCKET/KEY
     s3_tool.py ENDPOINT count s3://BUCKET/PREFIX
 """
 import os
@@ -62,6 +63,9 @@ def main():
     elif cmd == "etag":
         bucket, key = split(args[0])
         print(s3.head_object(Bucket=bucket, Key=key)["ETag"])
+    elif cmd == "ctype":
+        bucket, key = split(args[0])
+        print(s3.head_object(Bucket=bucket, Key=key)["ContentType"])
     elif cmd == "count":
         bucket, prefix = split(args[0])
         n = 0
