@@ -91,6 +91,33 @@ fn s3_build_cmd(moto: &Moto, d: &Deposition, report: &Path, extra: &[&str]) -> C
     cmd
 }
 
+/// Spawns a build and returns once it has finished `n` targets (its "built" lines on stderr),
+/// with the child and a thread collecting the rest of its stderr.
+fn spawn_until_built(mut cmd: Command, n: usize) -> (Child, std::thread::JoinHandle<String>) {
+    use std::io::BufRead;
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let mut built = 0;
+    while built < n {
+        let Some(line) = lines.next() else {
+            panic!("the build ended after {built} targets:\n{seen}");
+        };
+        let line = line.unwrap();
+        built += usize::from(line.starts_with("built "));
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let rest = std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    (child, rest)
+}
+
 fn s3_build(moto: &Moto, d: &Deposition, name: &str, extra: &[&str]) -> (Run, serde_json::Value) {
     let report = d.path(name);
     let out = run(s3_build_cmd(moto, d, &report, extra));
@@ -250,23 +277,10 @@ fn killed_worker_then_rerun_completes_with_a_clean_tree() {
     let moto = Moto::start();
     let d = s3_deposition(&moto);
     let lease = ["--lease-ttl", "3", "--jobs", "1"];
-    let mut child = s3_build_cmd(&moto, &d, &d.path("killed.json"), &lease)
-        .spawn()
-        .unwrap();
-    // Kill it once it has published part of the deposition.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: usize = moto.tool(&["count", "s3://out/o"]).trim().parse().unwrap();
-        if n >= 20 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the worker published nothing");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "finished before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Kill it once it has published part of the deposition: after its tenth finished target,
+    // while the next ones are in flight.
+    let (mut child, _) =
+        spawn_until_built(s3_build_cmd(&moto, &d, &d.path("killed.json"), &lease), 10);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -291,17 +305,11 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
 
     // Retried: requests time out after 1 s and retry for up to 60 s; the server is stopped 3 s.
     let retrying = ["--s3-request-timeout", "1", "--s3-retry-timeout", "60"];
-    let child = s3_build_cmd(&moto, &d, &d.path("paused.json"), &retrying)
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let cmd = s3_build_cmd(&moto, &d, &d.path("paused.json"), &retrying);
+    let (mut child, stderr) = spawn_until_built(cmd, 5);
     pause(3);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{}", stderr.join().unwrap());
 
     // Failing: every target has a 1 s budget while the server is stopped for longer; those
     // that fail leave no record, so the next run builds exactly them. Their leases could not be
@@ -316,17 +324,17 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
         "--lease-ttl",
         "3",
     ];
-    let child = s3_build_cmd(&moto, &d, &d.path("failing.json"), &failing)
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let cmd = s3_build_cmd(&moto, &d, &d.path("failing.json"), &failing);
+    let (mut child, stderr) = spawn_until_built(cmd, 5);
     pause(4);
-    let out = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
+    let log = stderr.join().unwrap();
     assert_ne!(
-        out.status.code(),
+        status.code(),
         Some(0),
-        "the stopped server fails the build"
+        "the stopped server fails the build:\n{log}"
     );
+    assert!(log.contains("FAILED"), "{log}");
 
     let (r, report) = s3_build(&moto, &d, "after.json", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
