@@ -6,7 +6,7 @@ use crate::common::{ids_with, run, venv_bin, Deposition, Run};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A moto server on a free port of 127.0.0.1, killed on drop.
 pub struct Moto {
