@@ -16,7 +16,7 @@
 //! 0.9 types per YAML 1.2 and keeps no positions. We therefore use the event parser of
 //! `saphyr-parser` (the maintained successor of yaml-rust, two small dependencies, spans on every
 //! event and the raw text and style of every scalar) and resolve plain scalars ourselves with
-//! PyYAML's patterns: see [`yaml`](self::yaml) for the exact rules. The typed model is built by
+//! PyYAML's patterns: see the `yaml` module for the exact rules. The typed model is built by
 //! hand from that tree rather than with serde, because every error needs a position and a path.
 
 mod error;

@@ -67,7 +67,7 @@ pub struct VolumeOptions {
     pub(crate) chunk: Option<[usize; 3]>,
     /// Resize level 0 to this z, y, x shape first (a mask's `rescale`, spec §7.4): semantic
     /// masks and images by local mean (semantic masks binarised before it without a threshold,
-    /// thresholded after it with one), instance masks by nearest neighbour; see [`resize`].
+    /// thresholded after it with one), instance masks by nearest neighbour; see the `resize` module.
     /// Ignored when it equals the source shape.
     pub rescale_to: Option<[usize; 3]>,
 }
