@@ -5,6 +5,7 @@
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
+//! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
 //! - `palette`: the annotation colours against distinctipy itself (test venv);
@@ -23,6 +24,7 @@ mod demo;
 mod engine;
 mod explain;
 mod key_vectors;
+mod keyimage;
 mod keyphotos;
 mod maintenance;
 mod package_samples;
