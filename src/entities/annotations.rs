@@ -683,6 +683,9 @@ pub struct KeyOverlay {
     pub color: [u8; 3],
 }
 
+/// A planned annotation file: path, shape, format.
+type PlannedFile = (String, &'static str, &'static str);
+
 /// The key-image overlays of tomogram `idx`, in finder order (masks, then points).
 ///
 /// The colours follow §10.2: every annotation JSON of the run (all voxel spacings share the
@@ -700,18 +703,16 @@ pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay
         return Vec::new();
     };
     // Annotation JSONs of the run: (json path, written metadata, files (path, shape, format)).
-    let mut jsons: Vec<(String, Value, Vec<(String, &'static str, &'static str)>)> = Vec::new();
+    let mut jsons: Vec<(String, Value, Vec<PlannedFile>)> = Vec::new();
+    // The first source of each (voxel spacing, block) names its JSON, as in `metadata_target`;
+    // descendants come in discovery order, so the first seen is the first.
+    let mut heads: std::collections::HashMap<(Option<usize>, usize), usize> = Default::default();
     for i in d.descendants(run_idx, EntityKind::Annotation) {
         let inst = &d.instances[i];
         let Origin::Block { block, .. } = inst.origin else {
             continue;
         };
-        let first = d.instances.iter().position(|o| {
-            o.kind == EntityKind::Annotation
-                && o.parent == inst.parent
-                && matches!(o.origin, Origin::Block { block: b, .. } if b == block)
-        });
-        let Some(first) = first else { continue };
+        let first = *heads.entry((inst.parent, block)).or_insert(i);
         let head = &d.instances[first];
         let prefix = prefix(&head.metadata);
         let json_path = format!("{}/{prefix}.json", head.output_dir);
