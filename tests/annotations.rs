@@ -45,9 +45,13 @@ fn an_annotation_metadata_edit_rewrites_only_its_json() {
     assert_eq!(run.code, 0, "{run:?}");
     // The object name is in the prefix: the JSON moves to a new name, the mask is converted
     // again under the new prefix (its outputs are new files), nothing else rebuilds.
+    // The key images rebuild too: the object name is part of the mask's colour seed (§10.2),
+    // and the dataset key photos copy them.
     let built = ids_with(&report, "built");
     assert!(
-        built.iter().all(|id| id.contains("/Annotations/100/")),
+        built
+            .iter()
+            .all(|id| id.contains("/Annotations/100/") || id.contains("/Images/") || id == "19999"),
         "{built:?}"
     );
     // A field outside the prefix rewrites the JSON only.
@@ -133,11 +137,17 @@ fn point_picks_become_ndjson_and_a_pick_file_edit_rebuilds_that_run_only() {
     )
     .unwrap();
     let (_, report) = d.build(&[]);
+    // The points are a visualization default: that run's key images redraw them (and the
+    // dataset key photos, copies of TS_01's, are copied again).
+    let vs1 = ANN1.trim_end_matches("/Annotations");
     assert_eq!(
         ids_with(&report, "built"),
         vec![
+            "19999/Images/snapshot.png".to_string(),
+            "19999/Images/thumbnail.png".to_string(),
             format!("{ANN1}/103/cytosolic_ribosome-1.0"),
             format!("{ANN1}/103/cytosolic_ribosome-1.0_point.ndjson"),
+            format!("{vs1}/Images/100"),
         ]
     );
     let md = read_json(
@@ -157,11 +167,11 @@ fn a_malformed_pick_file_fails_its_annotation_naming_the_file_and_line() {
     .unwrap();
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 1, "{run:?}");
+    // The run's key images, which overlay those default points, fail with them.
     let failed = ids_with(&report, "failed");
     assert!(
-        failed
-            .iter()
-            .all(|id| id.contains("TS_02") && id.contains("cytosolic_ribosome")),
+        failed.iter().all(|id| id.contains("TS_02")
+            && (id.contains("cytosolic_ribosome") || id.ends_with("/Images/100"))),
         "{failed:?}"
     );
     assert!(

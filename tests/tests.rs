@@ -5,8 +5,10 @@
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
+//! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
+//! - `palette`: the annotation colours against distinctipy itself (test venv);
 //! - `package_samples`: the sample files of the `starfile` and `imodmodel` packages (test venv)
 //!   read by our point readers and compared with the packages' own readings;
 //! - `s3`: S3 input/output, the shared S3 cache, shards, crashes and outages (moto server);
@@ -22,9 +24,11 @@ mod demo;
 mod engine;
 mod explain;
 mod key_vectors;
+mod keyimage;
 mod keyphotos;
 mod maintenance;
 mod package_samples;
+mod palette;
 mod s3;
 mod slurm;
 mod validate;

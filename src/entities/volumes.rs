@@ -102,7 +102,8 @@ pub fn tomogram_targets(
         |_, _| Ok(Map::new()),
     );
 
-    let images = key_images_target(&paths, &images_dir, &volume.id, inst);
+    let overlays = super::annotations::key_image_overlays(ctx, idx);
+    let images = key_images_target(&paths, &images_dir, &volume.id, inst, overlays);
     Ok(vec![volume, meta, images])
 }
 
@@ -445,22 +446,86 @@ fn metadata_target(
 
 /// The four key images of a tomogram, from the 40 central sections of its written MRC (the
 /// same values as level 0 of its zarr, which the reference reads, without decompressing
-/// whole 256-deep chunks).
+/// whole 256-deep chunks), with the overlays of its visualization-default masks and points
+/// (spec §9 step 2). Those annotation targets are dependencies, and their colours are part of
+/// the config: other annotations' data never rebuild the key images.
 fn key_images_target(
     paths: &VolumePaths,
     images_dir: &str,
     volume_id: &str,
     inst: &Instance,
+    overlays: Vec<super::annotations::KeyOverlay>,
 ) -> TargetSpec {
+    use crate::volume::key_image::{slab_bounds, Overlay};
     let mrc = paths.mrc.clone();
     let dir = images_dir.to_string();
-    let config = json!({"tomogram": inst.name, "mrc": mrc, "output": dir});
+    let mut config = json!({"tomogram": inst.name, "mrc": mrc, "output": dir});
+    if !overlays.is_empty() {
+        config["overlays"] = overlays
+            .iter()
+            .map(|o| {
+                json!({
+                    "kind": if o.is_mask { "mask" } else { "points" },
+                    "read": o.read,
+                    "color": crate::volume::palette::to_hex([
+                        f64::from(o.color[0]) / 255.0,
+                        f64::from(o.color[1]) / 255.0,
+                        f64::from(o.color[2]) / 255.0,
+                    ]),
+                })
+            })
+            .collect();
+    }
+    let mut deps = vec![volume_id.to_string()];
+    deps.extend(overlays.iter().map(|o| o.dep.clone()));
     let out_dir = dir.clone();
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
         let name = io.output.describe(&mrc);
         let src = io.output.open_ranged_unchecked(&mrc)?;
         let slab = KeySlab::from_mrc(&src, &name).map_err(invalid)?;
-        for (which, png) in volume::key_image::render_key_images(&slab, &name).map_err(invalid)? {
+        let nz = crate::formats::mrc::read_header(&src, &name)
+            .map_err(invalid)?
+            .shape_zyx[0];
+        let mut drawn = Vec::new();
+        for o in &overlays {
+            // A source that wrote nothing (an invalid mask) is skipped, as the reference does.
+            if !io.output.exists(&o.read) {
+                continue;
+            }
+            let what = io.output.describe(&o.read);
+            if o.is_mask {
+                let m = KeySlab::from_mrc(&io.output.open_ranged_unchecked(&o.read)?, &what)
+                    .map_err(invalid)?;
+                drawn.push(Overlay::Mask {
+                    color: o.color,
+                    width: m.width,
+                    height: m.height,
+                    mask: m.sum.iter().map(|&v| v > 0.0).collect(),
+                });
+            } else {
+                let text = String::from_utf8_lossy(&io.output.read(&o.read)?).into_owned();
+                let points = text
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .filter_map(|v| {
+                        let loc = v.get("location")?;
+                        Some([
+                            loc.get("x")?.as_f64()?,
+                            loc.get("y")?.as_f64()?,
+                            loc.get("z")?.as_f64()?,
+                        ])
+                    })
+                    .collect();
+                drawn.push(Overlay::Points {
+                    color: o.color,
+                    points,
+                });
+            }
+        }
+        let images =
+            volume::key_image::render_key_images_with(&slab, &drawn, slab_bounds(nz), &name)
+                .map_err(invalid)?;
+        for (which, png) in images {
             io.write_bytes(&format!("{out_dir}/{}", which.file_name()), &png)?;
         }
         Ok(())
@@ -470,7 +535,7 @@ fn key_images_target(
         kind: EntityKind::KeyImage,
         config,
         sources: Vec::new(),
-        deps: vec![volume_id.to_string()],
+        deps,
         action,
     }
 }

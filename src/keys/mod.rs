@@ -43,7 +43,9 @@ pub fn kind_version(kind: EntityKind) -> u32 {
     match kind {
         Deposition | Dataset | Run | Gain | CollectionMetadata | Frame | Tiltseries | Ctf
         | Rawtilt | Alignment | IdentifiedObject | VoxelSpacing | Annotation | AnnotationViz
-        | Tomogram | KeyImage | VizConfig | DatasetKeyphoto | DepositionKeyphoto => 1,
+        | Tomogram | VizConfig | DatasetKeyphoto | DepositionKeyphoto => 1,
+        // 2: annotation overlays (visualization-default masks and points) are drawn.
+        KeyImage => 2,
     }
 }
 

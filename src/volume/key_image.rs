@@ -4,7 +4,8 @@
 //! conversion sees every section anyway, so `standardize` can return the summed slab and the key
 //! images need no second read of the volume. Rendering follows the reference's contract (sizes,
 //! crop and rotation rules, mean ± 3σ clipping, anti-aliased bilinear resize); pixel parity with
-//! matplotlib is not a goal. Annotation overlays are not drawn (not built yet).
+//! matplotlib is not a goal. Annotation overlays ([`Overlay`]) are composed onto the gray preview
+//! in RGB before the post-processing, which then runs per channel.
 
 use super::{OutputFile, VolumeError};
 use std::ops::Range;
@@ -38,11 +39,17 @@ fn sum_sections(sections: &[f32], plane_len: usize) -> Vec<f64> {
 /// (the reference's quirk for Z < 40), bounds are clamped, an inverted range is empty.
 pub fn slab_range(nz: usize) -> Range<usize> {
     let n = nz as i64;
-    let z_min = n / 2 - SLAB_DEPTH / 2;
-    let z_max = z_min + SLAB_DEPTH;
+    let (z_min, z_max) = slab_bounds(nz);
     let norm = |i: i64| if i < 0 { (i + n).max(0) } else { i.min(n) };
     let (s, e) = (norm(z_min), norm(z_max));
     s as usize..e.max(s) as usize
+}
+
+/// The slab's raw bounds `(Z//2 − 20, Z//2 + 20)` before Python slicing (the start may be
+/// negative): points are kept when `z_min <= z <= z_max`, as the reference compares them.
+pub fn slab_bounds(nz: usize) -> (i64, i64) {
+    let z_min = nz as i64 / 2 - SLAB_DEPTH / 2;
+    (z_min, z_min + SLAB_DEPTH)
 }
 
 impl KeySlab {
@@ -262,7 +269,7 @@ impl Gray {
         }
     }
 
-    /// Gray → RGB (the preview has no overlays, so all channels are equal).
+    /// Gray → interleaved RGB (all channels equal).
     pub fn to_rgb(&self) -> Vec<u8> {
         self.data.iter().flat_map(|&v| [v, v, v]).collect()
     }
@@ -343,33 +350,205 @@ pub fn process(preview: &Gray, which: KeyImage) -> Gray {
 
 /// Encodes an 8-bit RGB PNG.
 pub fn encode_png(img: &Gray) -> Result<Vec<u8>, png::EncodingError> {
+    encode_interleaved(img.width, img.height, &img.to_rgb())
+}
+
+fn encode_interleaved(
+    width: usize,
+    height: usize,
+    rgb: &[u8],
+) -> Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut out, img.width as u32, img.height as u32);
+        let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         // fdeflate's PNG-tuned mode: the default deflate level took ~75% of key-image time, and
         // only decoded pixels are compared with the reference, not bytes.
         enc.set_compression(png::Compression::Fast);
         let mut w = enc.write_header()?;
-        w.write_image_data(&img.to_rgb())?;
+        w.write_image_data(rgb)?;
         w.finish()?;
     }
     Ok(out)
 }
 
-/// Renders the four key images as PNG bytes, in §9 order.
+/// Opacity of a mask overlay.
+pub const MASK_ALPHA: f64 = 0.1;
+/// Opacity of a point marker (face and edge).
+pub const POINT_ALPHA: f64 = 0.8;
+
+/// One annotation overlay of spec §9 step 2, in the preview's pixel grid.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    /// A binarised mask slab (row-major `height × width`, drawn from the top-left corner).
+    Mask {
+        color: [u8; 3],
+        width: usize,
+        height: usize,
+        mask: Vec<bool>,
+    },
+    /// Point centres `(x, y, z)` in voxels; only points with `z` in the slab bounds are drawn.
+    Points {
+        color: [u8; 3],
+        points: Vec<[f64; 3]>,
+    },
+}
+
+/// An 8-bit RGB image as three planes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rgb8 {
+    pub planes: [Gray; 3],
+}
+
+impl Rgb8 {
+    fn width(&self) -> usize {
+        self.planes[0].width
+    }
+    fn height(&self) -> usize {
+        self.planes[0].height
+    }
+    /// The pixel at `(x, y)`.
+    pub fn at(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = y * self.width() + x;
+        [
+            self.planes[0].data[i],
+            self.planes[1].data[i],
+            self.planes[2].data[i],
+        ]
+    }
+    fn interleaved(&self) -> Vec<u8> {
+        let [r, g, b] = &self.planes;
+        r.data
+            .iter()
+            .zip(&g.data)
+            .zip(&b.data)
+            .flat_map(|((&r, &g), &b)| [r, g, b])
+            .collect()
+    }
+}
+
+/// Composes the overlays onto the gray preview (spec §9 step 2): masks in order at
+/// [`MASK_ALPHA`], then point markers in the reference's z-order (annotation order plus the
+/// point's z): filled circles of area `x_size / 10` px² with a white edge of width area / 100,
+/// at [`POINT_ALPHA`]. `bounds` are the slab's raw `(z_min, z_max)` ([`slab_bounds`]).
+pub fn compose(preview: &Gray, overlays: &[Overlay], bounds: (i64, i64), x_size: usize) -> Rgb8 {
+    let (w, h) = (preview.width, preview.height);
+    let mut px: Vec<[f64; 3]> = preview.data.iter().map(|&v| [f64::from(v); 3]).collect();
+    let blend = |p: &mut [f64; 3], c: [u8; 3], a: f64| {
+        for k in 0..3 {
+            p[k] = p[k] * (1.0 - a) + f64::from(c[k]) * a;
+        }
+    };
+    let mut markers: Vec<(f64, [u8; 3], [f64; 2])> = Vec::new();
+    let n_masks = overlays
+        .iter()
+        .filter(|o| matches!(o, Overlay::Mask { .. }))
+        .count();
+    let mut plot_z = n_masks as f64 + 1.0;
+    for o in overlays {
+        match o {
+            Overlay::Mask {
+                color,
+                width,
+                height,
+                mask,
+            } => {
+                for y in 0..(*height).min(h) {
+                    for x in 0..(*width).min(w) {
+                        if mask[y * width + x] {
+                            blend(&mut px[y * w + x], *color, MASK_ALPHA);
+                        }
+                    }
+                }
+            }
+            Overlay::Points { color, points } => {
+                for &[x, y, z] in points {
+                    if (bounds.0 as f64) <= z && z <= bounds.1 as f64 {
+                        markers.push((plot_z + z, *color, [x, y]));
+                    }
+                }
+                plot_z += 1.0;
+            }
+        }
+    }
+    markers.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let area = x_size as f64 / 10.0;
+    let radius = (area / std::f64::consts::PI).sqrt();
+    let edge = area / 100.0;
+    let (inner, outer) = (radius - edge / 2.0, radius + edge / 2.0);
+    for (_, color, [cx, cy]) in markers {
+        let x0 = (cx - outer).floor().max(0.0) as usize;
+        let y0 = (cy - outer).floor().max(0.0) as usize;
+        let x1 = ((cx + outer).ceil().max(-1.0) + 1.0).min(w as f64) as usize;
+        let y1 = ((cy + outer).ceil().max(-1.0) + 1.0).min(h as f64) as usize;
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let d = ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt();
+                if d <= inner {
+                    blend(&mut px[y * w + x], color, POINT_ALPHA);
+                } else if d <= outer {
+                    blend(&mut px[y * w + x], [255; 3], POINT_ALPHA);
+                }
+            }
+        }
+    }
+    let plane = |k: usize| Gray {
+        width: w,
+        height: h,
+        data: px
+            .iter()
+            .map(|p| p[k].round().clamp(0.0, 255.0) as u8)
+            .collect(),
+    };
+    Rgb8 {
+        planes: [plane(0), plane(1), plane(2)],
+    }
+}
+
+/// [`process`] per channel (once when the channels are equal, as without overlays).
+pub fn process_rgb(img: &Rgb8, which: KeyImage) -> Rgb8 {
+    let [r, g, b] = &img.planes;
+    if r == g && g == b {
+        let p = process(r, which);
+        return Rgb8 {
+            planes: [p.clone(), p.clone(), p],
+        };
+    }
+    Rgb8 {
+        planes: [process(r, which), process(g, which), process(b, which)],
+    }
+}
+
+/// Encodes an 8-bit RGB PNG from three planes.
+pub fn encode_png_rgb(img: &Rgb8) -> Result<Vec<u8>, png::EncodingError> {
+    encode_interleaved(img.width(), img.height(), &img.interleaved())
+}
+
+/// Renders the four key images as PNG bytes, in §9 order, without overlays.
 pub fn render_key_images(
     slab: &KeySlab,
     name: &str,
 ) -> Result<Vec<(KeyImage, Vec<u8>)>, VolumeError> {
-    let preview = slab.preview();
+    render_key_images_with(slab, &[], (0, 0), name)
+}
+
+/// Renders the four key images with annotation overlays ([`compose`]), in §9 order.
+pub fn render_key_images_with(
+    slab: &KeySlab,
+    overlays: &[Overlay],
+    bounds: (i64, i64),
+    name: &str,
+) -> Result<Vec<(KeyImage, Vec<u8>)>, VolumeError> {
+    let preview = compose(&slab.preview(), overlays, bounds, slab.width);
     KeyImage::ALL
         .into_iter()
         .map(|which| {
-            let png = encode_png(&process(&preview, which)).map_err(|e| VolumeError::KeyImage {
-                name: name.to_string(),
-                message: e.to_string(),
+            let png = encode_png_rgb(&process_rgb(&preview, which)).map_err(|e| {
+                VolumeError::KeyImage {
+                    name: name.to_string(),
+                    message: e.to_string(),
+                }
             })?;
             Ok((which, png))
         })
@@ -546,5 +725,124 @@ mod tests {
             })
             .collect();
         assert_eq!(sizes, vec![(200, 120), (512, 384), (134, 100), (1024, 768)]);
+    }
+
+    fn flat(width: usize, height: usize, v: u8) -> Gray {
+        Gray {
+            width,
+            height,
+            data: vec![v; width * height],
+        }
+    }
+
+    #[test]
+    fn mask_pixels_get_the_blended_colour() {
+        let gray = flat(4, 3, 100);
+        let mut mask = vec![false; 12];
+        mask[5] = true; // (x 1, y 1)
+        let ov = Overlay::Mask {
+            color: [255, 0, 50],
+            width: 4,
+            height: 3,
+            mask,
+        };
+        let img = compose(&gray, &[ov], (0, 40), 4);
+        // 100·0.9 + c·0.1
+        assert_eq!(img.at(1, 1), [116, 90, 95]);
+        assert_eq!(img.at(0, 0), [100, 100, 100]);
+        assert_eq!(img.at(2, 1), [100, 100, 100]);
+    }
+
+    #[test]
+    fn a_point_draws_a_circle_of_the_expected_area() {
+        // X = 2000: marker area 200 px², edge width 2 px.
+        let gray = flat(2000, 60, 0);
+        let color = [0, 200, 0];
+        let ov = Overlay::Points {
+            color,
+            points: vec![[30.0, 30.0, 10.0]],
+        };
+        let img = compose(&gray, &[ov], (0, 40), 2000);
+        let (mut face, mut edge) = (0usize, 0usize);
+        for y in 0..60 {
+            for x in 0..2000 {
+                match img.at(x, y) {
+                    [0, 0, 0] => {}
+                    [0, 160, 0] => face += 1,     // 200 · 0.8
+                    [204, 204, 204] => edge += 1, // white · 0.8
+                    other => panic!("unexpected pixel {other:?} at {x},{y}"),
+                }
+            }
+        }
+        let r = (200.0 / std::f64::consts::PI).sqrt();
+        let want_face = std::f64::consts::PI * (r - 1.0) * (r - 1.0);
+        let want_all = std::f64::consts::PI * (r + 1.0) * (r + 1.0);
+        assert!(
+            (face as f64 - want_face).abs() / want_face < 0.1,
+            "{face} vs {want_face}"
+        );
+        let all = (face + edge) as f64;
+        assert!(
+            (all - want_all).abs() / want_all < 0.1,
+            "{all} vs {want_all}"
+        );
+        assert_eq!(img.at(30, 30), [0, 160, 0]);
+    }
+
+    #[test]
+    fn points_outside_the_slab_are_not_drawn() {
+        let gray = flat(100, 50, 10);
+        let ov = Overlay::Points {
+            color: [255, 0, 0],
+            points: vec![[20.0, 20.0, -6.0], [60.0, 20.0, 36.0], [80.0, 20.0, 35.0]],
+        };
+        // Bounds of Z = 30: (−5, 35), inclusive at both ends.
+        let img = compose(&gray, &[ov], slab_bounds(30), 100);
+        assert_eq!(slab_bounds(30), (-5, 35));
+        assert_eq!(img.at(20, 20), [10, 10, 10]);
+        assert_eq!(img.at(60, 20), [10, 10, 10]);
+        assert_eq!(img.at(80, 20), [206, 2, 2]);
+    }
+
+    #[test]
+    fn no_overlays_render_the_same_gray_images() {
+        let slab = KeySlab {
+            width: 200,
+            height: 120,
+            z_range: 0..40,
+            sum: (0..24_000).map(|i| ((i * 37) % 101) as f64).collect(),
+        };
+        let preview = slab.preview();
+        for (which, png) in render_key_images(&slab, "t").unwrap() {
+            let want = encode_png(&process(&preview, which)).unwrap();
+            assert_eq!(png, want, "{}", which.name());
+        }
+    }
+
+    #[test]
+    fn overlays_survive_post_processing_in_colour() {
+        let slab = KeySlab {
+            width: 200,
+            height: 120,
+            z_range: 0..40,
+            sum: vec![1.0; 24_000],
+        };
+        let ov = Overlay::Mask {
+            color: [255, 0, 0],
+            width: 200,
+            height: 120,
+            mask: vec![true; 24_000],
+        };
+        for (which, png) in render_key_images_with(&slab, &[ov], (0, 40), "t").unwrap() {
+            let (w, h, c) = png_size(&png);
+            assert_eq!(c, png::ColorType::Rgb);
+            let mut reader = png::Decoder::new(std::io::Cursor::new(&png))
+                .read_info()
+                .unwrap();
+            let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+            reader.next_frame(&mut buf).unwrap();
+            // gray 0 → 0.9·0 + 0.1·255 in red only.
+            assert_eq!(&buf[..3], &[26, 0, 0], "{} {w}x{h}", which.name());
+        }
     }
 }

@@ -15,6 +15,7 @@
 //! input gives unchanged digests even though the file carries the time of writing (spec §0.3).
 
 pub mod key_image;
+pub mod palette;
 pub mod pyramid;
 mod resize;
 mod stored;

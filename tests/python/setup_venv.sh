@@ -21,7 +21,8 @@ fi
 # the reference converts meshes with and whose loader checks our glb files; h5py, which writes
 # the EMDB-SFF .hff test inputs as the reference's generator does). moto's server is the
 # S3-compatible server the S3 tests start on 127.0.0.1 (listings with ETags, multipart,
-# If-None-Match / If-Match).
+# If-None-Match / If-Match). distinctipy is the reference's annotation colour generator, which
+# src/volume/palette.rs reproduces.
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -31,7 +32,8 @@ fi
     "h5py==3.15.1" \
     "moto[server]==5.1.*" \
     "starfile==0.5.13" \
-    "imodmodel==0.1.0"
+    "imodmodel==0.1.0" \
+    "distinctipy==1.3.4"
 
 # The sample files of the packages above: only their sdists carry them. Unpacked once; a
 # folder already there is kept as it is.
@@ -55,9 +57,9 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
-import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel
+import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
       "h5py", h5py.__version__, "moto", moto.__version__,
-      "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"))
+      "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"), "distinctipy", md.version("distinctipy"))
 PY
