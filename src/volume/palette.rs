@@ -9,6 +9,7 @@
 //! excluded colour), and the portal's filter (HSV s > 0.15 and v > 0.25, refilled
 //! recursively, cycling 20 colours past 20). Checked against distinctipy itself in the tests.
 
+use crate::metadata::json::py_json_string;
 use serde_json::Value;
 
 /// An RGB colour with components in `[0, 1]`.
@@ -319,7 +320,7 @@ fn write_json(v: &Value, out: &mut String) {
                 out.push_str(&python_float(n.as_f64().unwrap_or(f64::NAN)));
             }
         }
-        Value::String(s) => write_str(s, out),
+        Value::String(s) => py_json_string(out, s),
         Value::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
@@ -338,36 +339,13 @@ fn write_json(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                write_str(k, out);
+                py_json_string(out, k);
                 out.push_str(": ");
                 write_json(&m[k], out);
             }
             out.push('}');
         }
     }
-}
-
-fn write_str(s: &str, out: &mut String) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(ch),
-            _ => {
-                let mut buf = [0u16; 2];
-                for unit in ch.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
 }
 
 /// Python's `repr(float)`: shortest round-trip digits, scientific below 1e-4 and from 1e16.
