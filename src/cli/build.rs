@@ -84,9 +84,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         only: (!args.only.is_empty()).then(|| args.only.iter().copied().collect()),
         force: args.force,
         dry_run: args.dry_run,
-        jobs: args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        jobs: args.jobs.unwrap_or_else(plan::default_jobs),
     };
     let total = plan
         .targets

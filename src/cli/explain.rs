@@ -4,7 +4,7 @@
 //! prints, per target, the typed reasons rendered by `keys::explain`.
 
 use super::plan;
-use crate::graph::{BuildOptions, Status};
+use crate::graph::Status;
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -42,12 +42,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         .literal_separator(false)
         .build()?
         .compile_matcher();
-    let opts = BuildOptions {
-        dry_run: true,
-        jobs: 1,
-        ..Default::default()
-    };
-    let outcomes = plan.execute(&opts, &|_| {});
+    let outcomes = plan.dry_run(1);
     let mut shown = 0;
     for o in outcomes
         .iter()

@@ -105,6 +105,21 @@ pub mod plan {
                 on_done,
             )
         }
+
+        /// Every target's fresh-or-stale decision, building nothing (`explain`, `plan`).
+        pub fn dry_run(&self, jobs: usize) -> Vec<crate::graph::Outcome> {
+            let opts = crate::graph::BuildOptions {
+                dry_run: true,
+                jobs,
+                ..Default::default()
+            };
+            self.execute(&opts, &|_| {})
+        }
+    }
+
+    /// Worker threads when `--jobs` is not given: the number of cores.
+    pub fn default_jobs() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
     }
 
     /// Parses `KIND=REGEX` into a kind and a start-anchored regex.

@@ -4,7 +4,7 @@
 
 use super::plan;
 use crate::graph::shard::{self, Shard};
-use crate::graph::{BuildOptions, Status};
+use crate::graph::Status;
 use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value};
@@ -43,12 +43,7 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
         &Default::default(),
         false,
     )?;
-    let opts = BuildOptions {
-        dry_run: true,
-        jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        ..Default::default()
-    };
-    let outcomes = plan.execute(&opts, &|_| {});
+    let outcomes = plan.dry_run(plan::default_jobs());
     let stale: std::collections::HashSet<&str> = outcomes
         .iter()
         .filter(|o| o.status == Status::WouldBuild)

@@ -337,20 +337,17 @@ impl S3Store {
     fn list_under(&self, prefix: &str, memo: bool) -> Result<Arc<Vec<ObjectInfo>>> {
         let prefix = prefix.trim_matches('/').to_string();
         if memo {
-            let memos = self.inner.listings.lock().expect("listing memo");
-            for (p, list) in memos.iter() {
-                if p.is_empty() || prefix == *p || prefix.starts_with(&format!("{p}/")) {
-                    if *p == prefix {
-                        return Ok(list.clone());
-                    }
-                    let under = format!("{prefix}/");
-                    let filtered = list
-                        .iter()
-                        .filter(|o| prefix.is_empty() || o.key.starts_with(&under))
-                        .cloned()
-                        .collect();
-                    return Ok(Arc::new(filtered));
+            if let Some((p, list)) = self.memo_covering(&prefix) {
+                if p == prefix {
+                    return Ok(list);
                 }
+                let under = format!("{prefix}/");
+                let filtered = list
+                    .iter()
+                    .filter(|o| prefix.is_empty() || o.key.starts_with(&under))
+                    .cloned()
+                    .collect();
+                return Ok(Arc::new(filtered));
             }
         }
         let path = self.path(&prefix);
@@ -449,9 +446,10 @@ impl S3Store {
     pub fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         if self.memo() {
             if let Some(parent) = key.rsplit_once('/').map(|(p, _)| p) {
-                if self.memo_covers(parent) {
-                    let list = self.list_under(parent, true)?;
-                    return Ok(list.iter().find(|o| o.key == key).cloned());
+                if let Some((_, list)) = self.memo_covering(parent) {
+                    // Listings are sorted by key.
+                    let found = list.binary_search_by(|o| o.key.as_str().cmp(key));
+                    return Ok(found.ok().map(|i| list[i].clone()));
                 }
             }
         }
@@ -466,11 +464,13 @@ impl S3Store {
         }
     }
 
-    fn memo_covers(&self, prefix: &str) -> bool {
+    /// The memoised listing of `prefix` or of a folder enclosing it, with the prefix listed.
+    fn memo_covering(&self, prefix: &str) -> Option<(String, Arc<Vec<ObjectInfo>>)> {
         let memos = self.inner.listings.lock().expect("listing memo");
         memos
             .iter()
-            .any(|(p, _)| p.is_empty() || prefix == p || prefix.starts_with(&format!("{p}/")))
+            .find(|(p, _)| p.is_empty() || prefix == p || prefix.starts_with(&format!("{p}/")))
+            .cloned()
     }
 
     /// Whether an object or a folder exists at `key` (live: a HEAD, then a one-page LIST).
@@ -520,14 +520,20 @@ impl S3Store {
         found || self.exists(key)
     }
 
+    /// One GET with `opts`: the bytes and the object's ETag.
+    fn get_bytes(&self, key: &str, opts: GetOptions) -> object_store::Result<(Vec<u8>, String)> {
+        block_on(async {
+            let got = self.inner.store.get_opts(&self.path(key), opts).await?;
+            let etag = got.meta.e_tag.clone().unwrap_or_default();
+            Ok((got.bytes().await?.to_vec(), etag))
+        })
+    }
+
     /// Reads a whole object.
     pub fn read(&self, key: &str) -> Result<Vec<u8>> {
-        block_on(async {
-            let got = self.inner.store.get(&self.path(key)).await?;
-            got.bytes().await
-        })
-        .map(|b| b.to_vec())
-        .map_err(|e| self.error(key, e))
+        self.get_bytes(key, GetOptions::default())
+            .map(|(bytes, _)| bytes)
+            .map_err(|e| self.error(key, e))
     }
 
     /// Lets [`S3Store::read_listed`] remember small objects in `tree` across runs.
@@ -555,12 +561,7 @@ impl S3Store {
 
     /// Reads a whole object with its current ETag, or `None` when absent.
     pub fn read_with_etag(&self, key: &str) -> Result<Option<(Vec<u8>, String)>> {
-        let result = block_on(async {
-            let got = self.inner.store.get(&self.path(key)).await?;
-            let etag = got.meta.e_tag.clone().unwrap_or_default();
-            Ok::<_, object_store::Error>((got.bytes().await?.to_vec(), etag))
-        });
-        match result {
+        match self.get_bytes(key, GetOptions::default()) {
             Ok(v) => Ok(Some(v)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(self.error(key, e)),
@@ -576,17 +577,11 @@ impl S3Store {
 
     /// Reads a whole source object, conditional on its listed ETag.
     pub fn read_checked(&self, expected: &ObjectInfo) -> Result<Vec<u8>> {
-        let bytes = block_on(async {
-            let got = self
-                .inner
-                .store
-                .get_opts(&self.path(&expected.key), Self::if_match(expected))
-                .await?;
-            got.bytes().await
-        })
-        .map_err(|e| self.read_error(expected, e))?;
+        let (bytes, _) = self
+            .get_bytes(&expected.key, Self::if_match(expected))
+            .map_err(|e| self.read_error(expected, e))?;
         self.check_size(expected, bytes.len() as u64)?;
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     fn check_size(&self, expected: &ObjectInfo, size: u64) -> Result<()> {
@@ -652,16 +647,9 @@ impl S3Store {
             range: Some(GetRange::Bounded(range)),
             ..Self::if_match(info)
         };
-        block_on(async {
-            let got = self
-                .inner
-                .store
-                .get_opts(&self.path(&info.key), opts)
-                .await?;
-            got.bytes().await
-        })
-        .map(|b| b.to_vec())
-        .map_err(|e| self.read_error(info, e))
+        self.get_bytes(&info.key, opts)
+            .map(|(bytes, _)| bytes)
+            .map_err(|e| self.read_error(info, e))
     }
 
     /// Uploads the staged output `key` (a file or a folder under `staged_root`).
@@ -884,13 +872,17 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize>
     Ok(n)
 }
 
+/// Every file under `dir`, sorted.
 fn walk_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            walk_files(&entry.path(), out)?;
-        } else {
-            out.push(entry.path());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
         }
     }
     out.sort();
