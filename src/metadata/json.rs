@@ -57,7 +57,8 @@ pub fn py_float_repr(x: f64) -> String {
     }
 }
 
-fn write_number(out: &mut String, n: &Number) {
+/// A JSON number as Python's `json.dumps` writes it (floats in `repr` form).
+pub fn write_number(out: &mut String, n: &Number) {
     if n.is_f64() {
         out.push_str(&py_float_repr(n.as_f64().unwrap_or(f64::NAN)));
     } else {

@@ -231,7 +231,7 @@ pub fn standardize(
 
 /// Python's `round(v, 3)` (correctly rounded decimal, ties to even on the exact binary value).
 pub fn round3(v: f64) -> f64 {
-    format!("{v:.3}").parse().unwrap_or(v)
+    crate::formats::frames::py_round(v, 3)
 }
 
 /// A validated, opened source (one per run, so the size difference does not matter).

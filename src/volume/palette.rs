@@ -9,7 +9,7 @@
 //! excluded colour), and the portal's filter (HSV s > 0.15 and v > 0.25, refilled
 //! recursively, cycling 20 colours past 20). Checked against distinctipy itself in the tests.
 
-use crate::metadata::json::py_json_string;
+use crate::metadata::json::{py_json_string, write_number};
 use serde_json::Value;
 
 /// An RGB colour with components in `[0, 1]`.
@@ -313,13 +313,7 @@ fn write_json(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            if n.is_i64() || n.is_u64() {
-                out.push_str(&n.to_string());
-            } else {
-                out.push_str(&python_float(n.as_f64().unwrap_or(f64::NAN)));
-            }
-        }
+        Value::Number(n) => write_number(out, n),
         Value::String(s) => py_json_string(out, s),
         Value::Array(a) => {
             out.push('[');
@@ -345,43 +339,6 @@ fn write_json(v: &Value, out: &mut String) {
             }
             out.push('}');
         }
-    }
-}
-
-/// Python's `repr(float)`: shortest round-trip digits, scientific below 1e-4 and from 1e16.
-fn python_float(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = mantissa
-        .strip_prefix('-')
-        .map_or(("", mantissa), |m| ("-", m));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    if (-4..16).contains(&exp) {
-        let point = exp + 1;
-        let body = if point <= 0 {
-            format!("0.{}{}", "0".repeat((-point) as usize), digits)
-        } else if point as usize >= digits.len() {
-            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
-        } else {
-            let (a, b) = digits.split_at(point as usize);
-            format!("{a}.{b}")
-        };
-        format!("{sign}{body}")
-    } else {
-        let m = if digits.len() > 1 {
-            format!("{}.{}", &digits[..1], &digits[1..])
-        } else {
-            digits
-        };
-        let es = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{m}e{es}{:02}", exp.abs())
     }
 }
 

@@ -11,6 +11,8 @@
 //! (`"xyz"`, `"zxz"`) is extrinsic; angles here are in degrees. `inverse` negates the vector
 //! part of the quaternion, which makes the inverse matrix exactly the transpose.
 
+use crate::formats::ctf::radians;
+
 /// A quaternion in scipy's scalar-last layout `[x, y, z, w]`.
 type Quat = [f64; 4];
 
@@ -37,11 +39,6 @@ impl Axis {
 pub enum Frame {
     Intrinsic,
     Extrinsic,
-}
-
-/// numpy's `deg2rad`: one multiplication by the constant `pi / 180`.
-fn deg2rad(deg: f64) -> f64 {
-    deg * (std::f64::consts::PI / 180.0)
 }
 
 fn elementary(axis: Axis, radians: f64) -> Quat {
@@ -78,9 +75,9 @@ fn as_matrix(q: &Quat) -> [[f64; 3]; 3] {
 
 /// `Rotation.from_euler(seq, degrees, degrees=True).as_matrix()` for a three-axis sequence.
 pub fn from_euler_deg(frame: Frame, axes: [Axis; 3], degrees: [f64; 3]) -> [[f64; 3]; 3] {
-    let mut q = elementary(axes[0], deg2rad(degrees[0]));
+    let mut q = elementary(axes[0], radians(degrees[0]));
     for i in 1..3 {
-        let e = elementary(axes[i], deg2rad(degrees[i]));
+        let e = elementary(axes[i], radians(degrees[i]));
         q = match frame {
             Frame::Intrinsic => compose(&q, &e),
             Frame::Extrinsic => compose(&e, &q),
