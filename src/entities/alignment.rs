@@ -7,6 +7,7 @@
 //! gives `volume_dimension`), so replacing that tomogram re-derives the alignment.
 
 use super::files::{extension, run_name};
+use super::io::invalid;
 use super::{BuildError, BuildIo, TargetContext};
 use crate::graph::TargetSpec;
 use crate::storage::ObjectInfo;
@@ -117,7 +118,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                             tiltx.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
                             tiltcom.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
                         )
-                        .map_err(|e| BuildError::Invalid(e.to_string()))?
+                        .map_err(invalid)?
                     }
                     _ => Vec::new(),
                 };
@@ -133,7 +134,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                 let params = match &aln {
                     Some((k, text)) => {
                         crate::formats::alignment::aretomo3_per_section_parameters(text, k)
-                            .map_err(|e| BuildError::Invalid(e.to_string()))?
+                            .map_err(invalid)?
                     }
                     None => Vec::new(),
                 };
@@ -160,7 +161,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             let name = io.input.describe(&object.key);
             let header =
                 crate::volume::read_header(&crate::volume::VolumeSource::Mrc(&source), &name)
-                    .map_err(|e| BuildError::Invalid(e.to_string()))?;
+                    .map_err(invalid)?;
             let vs = crate::volume::round3(vs);
             let size = header.size;
             extra.insert(

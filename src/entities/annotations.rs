@@ -21,6 +21,7 @@
 //! computes it), so that tomogram's source is part of the mask's key.
 
 use super::files::run_name;
+use super::io::invalid;
 use super::volumes::SourceVolume;
 use super::{BuildError, BuildIo, Instance, Origin, TargetContext};
 use crate::config::{format_template, AnnotationShape, AnnotationSource, Finder};
@@ -32,10 +33,6 @@ use crate::volume::{self, VolumeKind, VolumeOptions, VolumeSource};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-
-fn invalid(e: impl ToString) -> BuildError {
-    BuildError::Invalid(e.to_string())
-}
 
 /// The annotation file prefix `{object}-{version}` of spec §5.1.
 pub fn prefix(metadata: &Map<String, Value>) -> String {

@@ -1,6 +1,7 @@
 //! Plain file entities copied (and renamed) into the run's folders (spec §8.2): gains,
 //! collection metadata (the mdoc), raw tilt angles and CTF files.
 
+use super::io::invalid;
 use super::{BuildError, BuildIo, Instance, TargetContext};
 use crate::graph::TargetSpec;
 use crate::storage::ObjectInfo;
@@ -152,10 +153,9 @@ fn convert_dm4_gain(
                 io.input.describe(&object.key)
             ))
         })?;
-    let tmp = tempfile::tempdir().map_err(|e| BuildError::Invalid(e.to_string()))?;
+    let tmp = tempfile::tempdir().map_err(invalid)?;
     let src = tmp.path().join("gain.dm4");
-    std::fs::write(&src, io.read_source(object)?)
-        .map_err(|e| BuildError::Invalid(e.to_string()))?;
+    std::fs::write(&src, io.read_source(object)?).map_err(invalid)?;
     let dst = tmp.path().join("gain.mrc");
     let status = std::process::Command::new(tool)
         .arg(&src)
@@ -168,6 +168,6 @@ fn convert_dm4_gain(
             io.input.describe(&object.key)
         )));
     }
-    let bytes = std::fs::read(&dst).map_err(|e| BuildError::Invalid(e.to_string()))?;
+    let bytes = std::fs::read(&dst).map_err(invalid)?;
     io.write_bytes(key, &bytes)
 }

@@ -5,6 +5,7 @@
 //! one target per run writes it once, from the last entry's metadata, with the same result.
 
 use super::files::{basename, run_name};
+use super::io::invalid;
 use super::{BuildError, BuildIo, TargetContext};
 use crate::graph::TargetSpec;
 use crate::EntityKind;
@@ -73,11 +74,11 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<TargetSpec, BuildEr
         let text = io.output.read(&mdoc_key)?;
         let text = String::from_utf8_lossy(&text);
         let parsed = crate::formats::mdoc::parse_mdoc(&text, &io.output.describe(&mdoc_key))
-            .map_err(|e| BuildError::Invalid(e.to_string()))?;
+            .map_err(invalid)?;
         let copied: Vec<String> = copies.iter().map(|(_, k)| k.clone()).collect();
         let gain = metadata.get("is_gain_corrected").and_then(Value::as_bool);
         let frames = crate::formats::frames::frames_entries(&parsed, dose_rate, gain, &copied)
-            .map_err(|e| BuildError::Invalid(e.to_string()))?;
+            .map_err(invalid)?;
         let extra = json!({"frames": frames, "frames_acquisition_file": mdoc_key});
         io.write_metadata(&meta_key, &metadata, extra, &dep_value)
     });

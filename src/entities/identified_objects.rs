@@ -6,15 +6,12 @@
 
 use super::files::run_name;
 use super::ids::deposition_part;
+use super::io::invalid;
 use super::{BuildError, BuildIo, TargetContext};
 use crate::graph::TargetSpec;
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-
-fn invalid(e: impl ToString) -> BuildError {
-    BuildError::Invalid(e.to_string())
-}
 
 /// A CSV cell as pandas types its column: integers, then floats, else strings; empty → null.
 fn typed_column(cells: &[&str]) -> Vec<Value> {

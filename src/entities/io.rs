@@ -17,6 +17,11 @@ pub enum BuildError {
     Invalid(String),
 }
 
+/// A build failure from any displayable error (a source that is not what its kind expects).
+pub(crate) fn invalid(e: impl ToString) -> BuildError {
+    BuildError::Invalid(e.to_string())
+}
+
 /// The build step's handle on storage; collects the digest of every output it stages.
 pub struct BuildIo<'a> {
     /// INPUT.

@@ -12,6 +12,7 @@
 //! and its children only when the converted outputs differ (their digests are keyed).
 
 use super::files::{ctf_format, output_key, run_mdoc, run_name};
+use super::io::invalid;
 use super::{BuildError, BuildIo, Instance, TargetContext};
 use crate::formats::omezarr;
 use crate::graph::TargetSpec;
@@ -20,10 +21,6 @@ use crate::volume::{self, KeySlab, VolumeKind, VolumeOptions, VolumeSource, Zyx}
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-
-fn invalid(e: impl ToString) -> BuildError {
-    BuildError::Invalid(e.to_string())
-}
 
 /// Output keys of a volume instance: (folder, file prefix, zarr key, mrc key).
 struct VolumePaths {
