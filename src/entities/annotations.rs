@@ -582,13 +582,9 @@ pub fn metadata_target(ctx: &TargetContext<'_>, idx: usize) -> TargetSpec {
 /// The object count of one written output (spec §7.2).
 fn count_objects(io: &BuildIo<'_>, path: &str, entry: &Value) -> Result<usize, BuildError> {
     let shape = entry["shape"].as_str().unwrap_or("");
-    let read_json = |key: &str| -> Result<Value, BuildError> {
-        serde_json::from_slice(&io.output.read(key)?)
-            .map_err(|e| invalid(format!("{}: {e}", io.output.describe(key))))
-    };
     Ok(match (shape, entry["format"].as_str().unwrap_or("")) {
         (_, "ndjson") => {
-            let text = String::from_utf8_lossy(&io.output.read(path)?).into_owned();
+            let text = io.read_output_text(path)?;
             if shape == "InstanceSegmentation" {
                 let mut ids: Vec<i64> = text
                     .lines()
@@ -602,12 +598,17 @@ fn count_objects(io: &BuildIo<'_>, path: &str, entry: &Value) -> Result<usize, B
                 text.lines().filter(|l| !l.trim().is_empty()).count()
             }
         }
-        ("InstanceSegmentationMask", "zarr") => read_json(&format!("{path}/.zattrs"))?
+        ("InstanceSegmentationMask", "zarr") => io
+            .read_output_json(&format!("{path}/.zattrs"))?
             .pointer("/image-label/colors")
             .and_then(Value::as_array)
             .map_or(0, Vec::len),
-        ("GlobalCaption", "json") => read_json(path)?["captions"].as_array().map_or(0, Vec::len),
-        ("AnnotationCaption", "json") => read_json(path)?["objects"].as_array().map_or(0, Vec::len),
+        ("GlobalCaption", "json") => io.read_output_json(path)?["captions"]
+            .as_array()
+            .map_or(0, Vec::len),
+        ("AnnotationCaption", "json") => io.read_output_json(path)?["objects"]
+            .as_array()
+            .map_or(0, Vec::len),
         ("TriangularMesh", "glb") => 1,
         _ => 0,
     })

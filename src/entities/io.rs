@@ -117,6 +117,23 @@ impl<'a> BuildIo<'a> {
         Ok(self.input.read_checked(source)?)
     }
 
+    /// Reads a published output (a parent's) as text.
+    ///
+    /// # Errors
+    /// I/O errors, [`StorageError::NotFound`].
+    pub fn read_output_text(&self, key: &str) -> Result<String, BuildError> {
+        Ok(String::from_utf8_lossy(&self.output.read(key)?).into_owned())
+    }
+
+    /// Reads a published output (a parent's) as JSON; a parse error names the object.
+    ///
+    /// # Errors
+    /// I/O errors, [`StorageError::NotFound`], invalid JSON.
+    pub fn read_output_json(&self, key: &str) -> Result<Value, BuildError> {
+        serde_json::from_slice(&self.output.read(key)?)
+            .map_err(|e| invalid(format!("{}: {e}", self.output.describe(key))))
+    }
+
     /// A staged folder output (e.g. a `.zarr` written by the volume code): its local path.
     ///
     /// # Errors

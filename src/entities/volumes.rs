@@ -16,7 +16,7 @@ use super::io::invalid;
 use super::{BuildError, BuildIo, Instance, TargetContext};
 use crate::formats::omezarr;
 use crate::graph::TargetSpec;
-use crate::storage::{ObjectInfo, Store};
+use crate::storage::ObjectInfo;
 use crate::volume::{self, KeySlab, VolumeKind, VolumeOptions, VolumeSource, Zyx};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
@@ -170,9 +170,7 @@ pub fn tiltseries_targets(
             let mdoc_key = mdoc
                 .clone()
                 .ok_or_else(|| missing("a collection_metadata (mdoc) source"))?;
-            let text = |key: &str| -> Result<String, BuildError> {
-                Ok(String::from_utf8_lossy(&io.output.read(key)?).into_owned())
-            };
+            let text = |key: &str| io.read_output_text(key);
             let angles =
                 crate::formats::tilts::parse_angles(&text(&rawtlt)?, &rawtlt).map_err(invalid)?;
             let mdoc_doc =
@@ -345,11 +343,8 @@ struct WrittenVolume {
     level0_spacing: f64,
 }
 
-fn read_written_volume(output: &Store, zarr: &str) -> Result<WrittenVolume, BuildError> {
-    let json_at = |key: String| -> Result<Value, BuildError> {
-        serde_json::from_slice(&output.read(&key)?)
-            .map_err(|e| invalid(format!("{}: {e}", output.describe(&key))))
-    };
+fn read_written_volume(io: &BuildIo<'_>, zarr: &str) -> Result<WrittenVolume, BuildError> {
+    let json_at = |key: String| io.read_output_json(&key);
     let attrs = json_at(format!("{zarr}/.zattrs"))?;
     let datasets = attrs
         .pointer("/multiscales/0/datasets")
@@ -357,7 +352,7 @@ fn read_written_volume(output: &Store, zarr: &str) -> Result<WrittenVolume, Buil
         .ok_or_else(|| {
             invalid(format!(
                 "{}/.zattrs: no multiscales datasets",
-                output.describe(zarr)
+                io.output.describe(zarr)
             ))
         })?;
     let mut scales = Vec::new();
@@ -376,7 +371,7 @@ fn read_written_volume(output: &Store, zarr: &str) -> Result<WrittenVolume, Buil
         let [z, y, x] = shape[..] else {
             return Err(invalid(format!(
                 "{}/{path}/.zarray: expected a 3-d shape",
-                output.describe(zarr)
+                io.output.describe(zarr)
             )));
         };
         scales.push(Zyx { z, y, x });
@@ -419,7 +414,7 @@ fn metadata_target(
     });
     let (zarr, mrc) = (paths.zarr.clone(), paths.mrc.clone());
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let written = read_written_volume(io.output, &zarr)?;
+        let written = read_written_volume(io, &zarr)?;
         let mut doc = Map::new();
         doc.insert("scales".into(), json!(written.scales));
         doc.insert("size".into(), json!(written.scales.first()));
@@ -500,7 +495,7 @@ fn key_images_target(
                     mask: m.sum.iter().map(|&v| v > 0.0).collect(),
                 });
             } else {
-                let text = String::from_utf8_lossy(&io.output.read(&o.read)?).into_owned();
+                let text = io.read_output_text(&o.read)?;
                 let points = text
                     .lines()
                     .filter_map(|l| serde_json::from_str::<Value>(l).ok())
