@@ -448,7 +448,7 @@ fn key_images_target(
     inst: &Instance,
     overlays: Vec<super::annotations::KeyOverlay>,
 ) -> TargetSpec {
-    use crate::volume::key_image::{slab_bounds, Overlay};
+    use crate::volume::key_image::Overlay;
     let mrc = paths.mrc.clone();
     let dir = images_dir.to_string();
     let mut config = json!({"tomogram": inst.name, "mrc": mrc, "output": dir});
@@ -459,11 +459,7 @@ fn key_images_target(
                 json!({
                     "kind": if o.is_mask { "mask" } else { "points" },
                     "read": o.read,
-                    "color": crate::volume::palette::to_hex([
-                        f64::from(o.color[0]) / 255.0,
-                        f64::from(o.color[1]) / 255.0,
-                        f64::from(o.color[2]) / 255.0,
-                    ]),
+                    "color": format!("#{:02x}{:02x}{:02x}", o.color[0], o.color[1], o.color[2]),
                 })
             })
             .collect();
@@ -475,9 +471,6 @@ fn key_images_target(
         let name = io.output.describe(&mrc);
         let src = io.output.open_ranged_unchecked(&mrc)?;
         let slab = KeySlab::from_mrc(&src, &name).map_err(invalid)?;
-        let nz = crate::formats::mrc::read_header(&src, &name)
-            .map_err(invalid)?
-            .shape_zyx[0];
         let mut drawn = Vec::new();
         for o in &overlays {
             // A source that wrote nothing (an invalid mask) is skipped, as the reference does.
@@ -514,9 +507,8 @@ fn key_images_target(
                 });
             }
         }
-        let images =
-            volume::key_image::render_key_images_with(&slab, &drawn, slab_bounds(nz), &name)
-                .map_err(invalid)?;
+        let images = volume::key_image::render_key_images_with(&slab, &drawn, slab.bounds(), &name)
+            .map_err(invalid)?;
         for (which, png) in images {
             io.write_bytes(&format!("{out_dir}/{}", which.file_name()), &png)?;
         }

@@ -21,6 +21,8 @@ pub struct KeySlab {
     pub height: usize,
     /// Sections summed (Python slice semantics of the reference, see [`slab_range`]).
     pub z_range: Range<usize>,
+    /// Sections of the whole volume, which the slab's raw bounds follow ([`KeySlab::bounds`]).
+    pub depth: usize,
     pub sum: Vec<f64>,
 }
 
@@ -53,6 +55,11 @@ pub fn slab_bounds(nz: usize) -> (i64, i64) {
 }
 
 impl KeySlab {
+    /// The slab's raw bounds, for keeping points (see [`slab_bounds`]).
+    pub fn bounds(&self) -> (i64, i64) {
+        slab_bounds(self.depth)
+    }
+
     /// Sums the slab from a whole level-0 volume in memory (z,y,x, C order), for when the
     /// streaming conversion did not produce it.
     pub fn from_volume(data: &[f32], shape_zyx: [usize; 3]) -> Self {
@@ -64,6 +71,7 @@ impl KeySlab {
             height: ny,
             sum: sum_sections(sections, ny * nx),
             z_range,
+            depth: nz,
         }
     }
 
@@ -102,6 +110,7 @@ impl KeySlab {
             height: ny,
             sum: sum_sections(&data, plane),
             z_range,
+            depth: nz,
         })
     }
 
@@ -627,6 +636,7 @@ mod tests {
             width: 10,
             height: 10,
             z_range: 0..1,
+            depth: 1,
             sum,
         };
         let g = slab.preview();
@@ -700,6 +710,7 @@ mod tests {
             width: 200,
             height: 120,
             z_range: 0..40,
+            depth: 41,
             sum: (0..24_000).map(|i| ((i * 37) % 101) as f64).collect(),
         };
         let files = write_key_images(&slab, dir.path(), "tomo.mrc").unwrap();
@@ -810,6 +821,7 @@ mod tests {
             width: 200,
             height: 120,
             z_range: 0..40,
+            depth: 41,
             sum: (0..24_000).map(|i| ((i * 37) % 101) as f64).collect(),
         };
         let preview = slab.preview();
@@ -825,6 +837,7 @@ mod tests {
             width: 200,
             height: 120,
             z_range: 0..40,
+            depth: 41,
             sum: vec![1.0; 24_000],
         };
         let ov = Overlay::Mask {

@@ -724,6 +724,7 @@ impl Ctx<'_> {
             width: nx,
             height: ny,
             z_range: key_z,
+            depth: self.shape[0],
             sum: m.into_inner().expect("key lock"),
         });
         Ok(VolumeOutputs {
