@@ -470,26 +470,8 @@ fn convert_mask(
     if !valid {
         return Ok(());
     }
-    let zarr_prefix = format!("{stem}.zarr/");
-    let mut zarr_files = Vec::new();
-    let mut zarr_size = 0;
-    for f in &out.files {
-        if let Some(rel) = f.path.strip_prefix(&zarr_prefix) {
-            zarr_files.push((rel.to_string(), f.blake3.clone()));
-            zarr_size += f.size;
-        }
-    }
     let (zarr_key, mrc_key) = (&files[0].0, &files[1].0);
-    io.adopt(&scratch.join(format!("{stem}.zarr")), zarr_key)?;
-    io.record_folder(zarr_key, zarr_files, zarr_size);
-    let mrc = out
-        .files
-        .iter()
-        .find(|f| f.path == format!("{stem}.mrc"))
-        .ok_or_else(|| invalid(format!("{name}: no MRC was written")))?;
-    io.adopt(&scratch.join(format!("{stem}.mrc")), mrc_key)?;
-    io.record_file(mrc_key, &mrc.blake3, mrc.size);
-    Ok(())
+    super::volumes::record_volume_outputs(io, &out, &stem, zarr_key, mrc_key, name, Some(&scratch))
 }
 
 /// The metadata target of the annotation block that instance `idx` belongs to: `{prefix}.json`

@@ -302,30 +302,7 @@ fn volume_target(
         let opened = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr, &listed)?;
         let outputs = volume::standardize(&opened.source(), &name, kind, &opts, &staging_dir)
             .map_err(invalid)?;
-        let zarr_prefix = format!("{stem}.zarr/");
-        let zarr_files: Vec<(String, String)> = outputs
-            .files
-            .iter()
-            .filter_map(|f| {
-                f.path
-                    .strip_prefix(&zarr_prefix)
-                    .map(|p| (p.to_string(), f.blake3.clone()))
-            })
-            .collect();
-        let zarr_size = outputs
-            .files
-            .iter()
-            .filter(|f| f.path.starts_with(&zarr_prefix))
-            .map(|f| f.size)
-            .sum();
-        io.record_folder(&zarr_key, zarr_files, zarr_size);
-        let mrc = outputs
-            .files
-            .iter()
-            .find(|f| f.path == format!("{stem}.mrc"))
-            .ok_or_else(|| invalid(format!("{name}: no MRC was written")))?;
-        io.record_file(&mrc_key, &mrc.blake3, mrc.size);
-        Ok(())
+        record_volume_outputs(io, &outputs, &stem, &zarr_key, &mrc_key, &name, None)
     });
     Ok(TargetSpec {
         id: paths.prefix.clone(),
@@ -335,6 +312,46 @@ fn volume_target(
         deps: Vec::new(),
         action,
     })
+}
+
+/// Records the `{stem}.zarr` folder and `{stem}.mrc` file a volume conversion wrote as outputs
+/// `zarr_key` and `mrc_key`, with their digests. When they were written in a scratch folder,
+/// they are moved into the staging area first.
+///
+/// # Errors
+/// No MRC among the written files; staging I/O errors.
+pub(crate) fn record_volume_outputs(
+    io: &mut BuildIo<'_>,
+    outputs: &volume::VolumeOutputs,
+    stem: &str,
+    zarr_key: &str,
+    mrc_key: &str,
+    name: &str,
+    scratch: Option<&std::path::Path>,
+) -> Result<(), BuildError> {
+    let zarr_prefix = format!("{stem}.zarr/");
+    let mut zarr_files = Vec::new();
+    let mut zarr_size = 0;
+    for f in &outputs.files {
+        if let Some(rel) = f.path.strip_prefix(&zarr_prefix) {
+            zarr_files.push((rel.to_string(), f.blake3.clone()));
+            zarr_size += f.size;
+        }
+    }
+    if let Some(dir) = scratch {
+        io.adopt(&dir.join(format!("{stem}.zarr")), zarr_key)?;
+    }
+    io.record_folder(zarr_key, zarr_files, zarr_size);
+    let mrc = outputs
+        .files
+        .iter()
+        .find(|f| f.path == format!("{stem}.mrc"))
+        .ok_or_else(|| invalid(format!("{name}: no MRC was written")))?;
+    if let Some(dir) = scratch {
+        io.adopt(&dir.join(format!("{stem}.mrc")), mrc_key)?;
+    }
+    io.record_file(mrc_key, &mrc.blake3, mrc.size);
+    Ok(())
 }
 
 /// What the metadata of a volume reads back from its written zarr (spec §6.5).
