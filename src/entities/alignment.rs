@@ -32,11 +32,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             .iter()
             .all(|k| v.get(k).is_some_and(crate::metadata::is_truthy))
     });
-    let tomogram = d
-        .descendants(run_idx, EntityKind::Tomogram)
-        .into_iter()
-        .next()
-        .map(|t| &d.instances[t]);
+    let tomogram = super::volumes::first_tomogram(d, run_idx);
     // Without a tomogram the reference writes nothing unless the config gives the volume
     // dimension (which the default alignment never does).
     if tomogram.is_none() && (is_default || !dims_in_config) {
@@ -45,12 +41,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
     // The first tomogram's source header gives `volume_dimension` when the config lacks it.
     let tomogram_source = tomogram
         .filter(|_| !inst.metadata.contains_key("volume_dimension"))
-        .and_then(|t| {
-            let vs: f64 = t
-                .parent
-                .map_or(0.0, |p| d.instances[p].name.parse().unwrap_or(0.0));
-            t.path.clone().map(|p| (p, vs))
-        });
+        .and_then(|t| super::volumes::tomogram_source(d, t));
     let mut sources: Vec<ObjectInfo> = Vec::new();
     let mut copies: Vec<(ObjectInfo, String)> = Vec::new();
     if !is_default {
@@ -156,18 +147,8 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             json!(copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>()),
         );
         if let (Some(object), Some(vs)) = (&tomo_object, vs) {
-            // Only the header of the tomogram's source is read, checked against its listing.
-            let source = io.input.open_ranged(object)?;
-            let name = io.input.describe(&object.key);
-            let header =
-                crate::volume::read_header(&crate::volume::VolumeSource::Mrc(&source), &name)
-                    .map_err(invalid)?;
-            let vs = crate::volume::round3(vs);
-            let size = header.size;
-            extra.insert(
-                "volume_dimension".into(),
-                json!({"x": vs * size.x as f64, "y": vs * size.y as f64, "z": vs * size.z as f64}),
-            );
+            let [z, y, x] = super::volumes::tomogram_dimension_zyx(io, object, vs)?;
+            extra.insert("volume_dimension".into(), json!({"x": x, "y": y, "z": z}));
         }
         for (k, v) in crate::formats::alignment::missing_alignment_defaults(&metadata) {
             extra.insert(k, v);

@@ -29,7 +29,7 @@ use crate::formats::mesh;
 use crate::formats::points::{self, PointParams, PointShape};
 use crate::graph::TargetSpec;
 use crate::storage::ObjectInfo;
-use crate::volume::{self, VolumeKind, VolumeOptions, VolumeSource};
+use crate::volume::{self, VolumeKind, VolumeOptions};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -333,17 +333,9 @@ fn rescale_basis(
             return Ok(Ok(RescaleBasis::Dimension(zyx)));
         }
     }
-    let tomogram = d
-        .descendants(run, EntityKind::Tomogram)
-        .into_iter()
-        .next()
-        .map(|t| &d.instances[t]);
-    let Some((path, voxel_spacing)) = tomogram.and_then(|t| {
-        let vs: f64 = t
-            .parent
-            .map_or(0.0, |p| d.instances[p].name.parse().unwrap_or(0.0));
-        t.path.clone().map(|p| (p, vs))
-    }) else {
+    let Some((path, voxel_spacing)) =
+        super::volumes::first_tomogram(d, run).and_then(|t| super::volumes::tomogram_source(d, t))
+    else {
         return Ok(Err(
             "rescale: the run's alignment has no `volume_dimension` and the run \
                        has no tomogram to derive it from"
@@ -374,15 +366,7 @@ fn rescale_target(
         Ok(RescaleBasis::Tomogram {
             object,
             voxel_spacing,
-        }) => {
-            let source = io.input.open_ranged(object)?;
-            let name = io.input.describe(&object.key);
-            let header =
-                volume::read_header(&VolumeSource::Mrc(&source), &name).map_err(invalid)?;
-            let t = volume::round3(*voxel_spacing);
-            let s = header.size;
-            [s.z, s.y, s.x].map(|n| t * n as f64)
-        }
+        }) => super::volumes::tomogram_dimension_zyx(io, object, *voxel_spacing)?,
     };
     let target = dims.map(|d| (d / vs).round_ties_even());
     if !target.iter().all(|n| (1.0..1e9).contains(n)) {

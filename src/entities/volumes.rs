@@ -354,6 +354,41 @@ pub(crate) fn record_volume_outputs(
     Ok(())
 }
 
+/// The run's first tomogram, in discovery order: where `volume_dimension` comes from when an
+/// alignment's config lacks it (alignment metadata, mask rescaling).
+pub(crate) fn first_tomogram(d: &super::Discovery, run_idx: usize) -> Option<&Instance> {
+    d.descendants(run_idx, EntityKind::Tomogram)
+        .into_iter()
+        .next()
+        .map(|t| &d.instances[t])
+}
+
+/// A tomogram's source path and its voxel spacing (the parent's name; 0 when unparsable).
+pub(crate) fn tomogram_source(d: &super::Discovery, t: &Instance) -> Option<(String, f64)> {
+    let vs: f64 = t
+        .parent
+        .map_or(0.0, |p| d.instances[p].name.parse().unwrap_or(0.0));
+    t.path.clone().map(|p| (p, vs))
+}
+
+/// A tomogram's physical size in Å, z, y, x: its source header's size times the voxel spacing
+/// rounded to 3 decimals. Only the header is read, checked against the listing.
+///
+/// # Errors
+/// A changed source or an unreadable header.
+pub(crate) fn tomogram_dimension_zyx(
+    io: &BuildIo<'_>,
+    object: &ObjectInfo,
+    voxel_spacing: f64,
+) -> Result<[f64; 3], BuildError> {
+    let source = io.input.open_ranged(object)?;
+    let name = io.input.describe(&object.key);
+    let header = volume::read_header(&VolumeSource::Mrc(&source), &name).map_err(invalid)?;
+    let vs = volume::round3(voxel_spacing);
+    let s = header.size;
+    Ok([s.z, s.y, s.x].map(|n| vs * n as f64))
+}
+
 /// What the metadata of a volume reads back from its written zarr (spec §6.5).
 struct WrittenVolume {
     scales: Vec<Zyx>,
