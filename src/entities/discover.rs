@@ -185,7 +185,7 @@ fn voxel_name(raw: &str) -> Option<String> {
     Some(format!("{:.3}", crate::volume::round3(v)))
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
     fn err(&self, place: String, message: impl ToString) -> DiscoverError {
         DiscoverError {
             file: self.config.file.display().to_string(),
@@ -224,9 +224,11 @@ impl Walk<'_> {
         parent: Option<usize>,
     ) -> Result<Vec<Instance>, DiscoverError> {
         let vars = self.parent_vars(parent);
-        let blocks: Vec<EntityBlock> = self.config.blocks(kind).to_vec();
+        // The config outlives the walk: borrow its blocks rather than clone them per parent.
+        let config: &'a DatasetConfig = self.config;
+        let blocks: &[EntityBlock] = config.blocks(kind);
         let mut found: Vec<(Found, usize, usize, Vec<Found>)> = Vec::new();
-        for block in &blocks {
+        for block in blocks {
             for source in &block.sources {
                 let place = format!(
                     "{}[{}].sources[{}] ({})",
@@ -286,7 +288,7 @@ impl Walk<'_> {
             instances.extend(default_instances(kind, parent));
         } else {
             for (first, block, source, group) in found {
-                let b = &blocks
+                let b = blocks
                     .iter()
                     .find(|b| b.index == block)
                     .expect("block exists");
