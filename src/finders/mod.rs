@@ -86,11 +86,7 @@ pub struct FinderContext<'a> {
 /// # Errors
 /// [`FinderError::Regex`] naming `field`.
 pub fn compile_match(field: &'static str, pattern: &str) -> Result<Regex, FinderError> {
-    Regex::new(&format!("^(?:{pattern})")).map_err(|e| FinderError::Regex {
-        field,
-        pattern: pattern.to_string(),
-        reason: e.to_string(),
-    })
+    compile(field, pattern, &format!("^(?:{pattern})"))
 }
 
 /// Compiles a Python-`re.search`-style pattern (unanchored).
@@ -98,11 +94,29 @@ pub fn compile_match(field: &'static str, pattern: &str) -> Result<Regex, Finder
 /// # Errors
 /// [`FinderError::Regex`] naming `field`.
 pub fn compile_search(field: &'static str, pattern: &str) -> Result<Regex, FinderError> {
-    Regex::new(pattern).map_err(|e| FinderError::Regex {
+    compile(field, pattern, pattern)
+}
+
+/// Compiles `regex`, once per process: discovery applies the same source's patterns under
+/// every parent (every run, voxel spacing, …), and a compiled `Regex` is cheap to clone.
+fn compile(field: &'static str, pattern: &str, regex: &str) -> Result<Regex, FinderError> {
+    static COMPILED: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Regex>>,
+    > = std::sync::OnceLock::new();
+    let compiled = COMPILED.get_or_init(Default::default);
+    if let Some(r) = compiled.lock().expect("regex memo").get(regex) {
+        return Ok(r.clone());
+    }
+    let r = Regex::new(regex).map_err(|e| FinderError::Regex {
         field,
         pattern: pattern.to_string(),
         reason: e.to_string(),
-    })
+    })?;
+    compiled
+        .lock()
+        .expect("regex memo")
+        .insert(regex.to_string(), r.clone());
+    Ok(r)
 }
 
 fn join_prefix(prefix: &str, rest: &str) -> String {
