@@ -84,6 +84,29 @@ pub struct TargetContext<'a> {
     pub output: &'a Store,
 }
 
+/// The instances that make one target for a whole group, found in one pass: the first frame
+/// of each run (not in the destination), and the first annotation of each block under each
+/// voxel spacing.
+fn group_heads(d: &Discovery) -> std::collections::HashSet<usize> {
+    let mut seen = std::collections::HashSet::new();
+    let mut heads = std::collections::HashSet::new();
+    for (i, inst) in d.instances.iter().enumerate() {
+        let block = match inst.origin {
+            Origin::Block { block, .. } => Some(block),
+            Origin::Default => None,
+        };
+        let group = match inst.kind {
+            EntityKind::Frame if !inst.in_destination => (inst.kind, inst.parent, None),
+            EntityKind::Annotation => (inst.kind, inst.parent, block),
+            _ => continue,
+        };
+        if seen.insert(group) {
+            heads.insert(i);
+        }
+    }
+    heads
+}
+
 /// Builds the targets of every discovered instance, in discovery order.
 ///
 /// # Errors
@@ -91,6 +114,7 @@ pub struct TargetContext<'a> {
 pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
     let mut out = Vec::new();
     let d = ctx.discovery;
+    let heads = group_heads(d);
     for (idx, inst) in d.instances.iter().enumerate() {
         if inst.in_destination {
             continue;
@@ -120,16 +144,8 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
                     out.push(t);
                 }
             }
-            Frame => {
-                // All frame instances of a run make one target (one frames_metadata.json).
-                let first_of_run =
-                    d.instances.iter().position(|i| {
-                        i.kind == Frame && i.parent == inst.parent && !i.in_destination
-                    }) == Some(idx);
-                if first_of_run {
-                    out.push(frames::target(ctx, idx).map_err(named)?);
-                }
-            }
+            // All frame instances of a run make one target (one frames_metadata.json).
+            Frame if heads.contains(&idx) => out.push(frames::target(ctx, idx).map_err(named)?),
             Tomogram => out.extend(volumes::tomogram_targets(ctx, idx).map_err(named)?),
             Tiltseries => out.extend(volumes::tiltseries_targets(ctx, idx).map_err(named)?),
             Annotation => {
@@ -138,14 +154,7 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
                 }
                 // One metadata target per block and voxel spacing: made with the block's first
                 // source found there.
-                let block_of = |i: &Instance| match i.origin {
-                    Origin::Block { block, .. } => Some(block),
-                    Origin::Default => None,
-                };
-                let first_of_block = d.instances.iter().position(|i| {
-                    i.kind == Annotation && i.parent == inst.parent && block_of(i) == block_of(inst)
-                }) == Some(idx);
-                if first_of_block {
+                if heads.contains(&idx) {
                     out.push(annotations::metadata_target(ctx, idx));
                 }
             }
