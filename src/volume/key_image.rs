@@ -573,13 +573,8 @@ pub fn write_key_images(
     let mut files = Vec::new();
     for (which, png) in render_key_images(slab, name)? {
         let path = dir.join(which.file_name());
-        let file = super::write_file(&path, which.file_name(), &png).map_err(|source| {
-            VolumeError::Write {
-                name: name.to_string(),
-                path: path.clone(),
-                source,
-            }
-        })?;
+        let file = super::write_file(&path, which.file_name(), &png)
+            .map_err(VolumeError::write(name, &path))?;
         files.push(file);
     }
     Ok(files)

@@ -196,6 +196,14 @@ pub enum VolumeError {
     KeyImage { name: String, message: String },
 }
 
+impl VolumeError {
+    /// The error of writing `path` for the volume `name`, for `map_err`.
+    pub(crate) fn write(name: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
+        let (name, path) = (name.to_string(), path.to_path_buf());
+        move |source| VolumeError::Write { name, path, source }
+    }
+}
+
 /// Reads only the header of a source (1024 bytes for an MRC) and validates it, including the
 /// voxel size.
 pub fn read_header(source: &VolumeSource, name: &str) -> Result<VolumeHeader, VolumeError> {
@@ -605,11 +613,7 @@ impl Ctx<'_> {
             })
             .collect();
         let stem = &self.opts.stem;
-        let werr = |path: &Path| {
-            let name = self.name.to_string();
-            let path = path.to_path_buf();
-            move |source| VolumeError::Write { name, path, source }
-        };
+        let werr = |path: &Path| VolumeError::write(self.name, path);
         let zarr_rel = format!("{stem}.zarr");
         let zarr_root = self.staging_dir.join(&zarr_rel);
         let mrc_rel = format!("{stem}.mrc");
@@ -877,11 +881,7 @@ impl<T: VoxelType, M: Fn(f32) -> T + Sync> Run<'_, T, M> {
                     let t: &[T] = T::map_slice(f, &self.map, scratch);
                     if let Some(w) = &self.mrc {
                         w.write_rows_bytes(zi, y.start, &T::le_bytes(t))
-                            .map_err(|source| VolumeError::Write {
-                                name: self.name.to_string(),
-                                path: self.mrc_path.clone(),
-                                source,
-                            })?;
+                            .map_err(VolumeError::write(self.name, &self.mrc_path))?;
                     }
                     let stats = DataStats::from_values(t);
                     let mut labels = Vec::new();
@@ -935,11 +935,7 @@ impl<T: VoxelType, M: Fn(f32) -> T + Sync> Run<'_, T, M> {
             .join(format!("{level}"))
             .join(zc.to_string())
             .join(yc.to_string());
-        let werr = |path: &Path| {
-            let name = self.name.to_string();
-            let path = path.to_path_buf();
-            move |source| VolumeError::Write { name, path, source }
-        };
+        let werr = |path: &Path| VolumeError::write(self.name, path);
         std::fs::create_dir_all(&dir).map_err(werr(&dir))?;
         // One blosc thread per chunk: with several, blosc stores blocks in the order threads
         // finish them, so equal data could give different bytes and break early cutoff.
