@@ -7,6 +7,7 @@ pub mod frames;
 pub mod mdoc;
 pub mod mesh;
 pub mod mrc;
+pub mod neuroglancer;
 pub mod omezarr;
 pub mod points;
 pub mod tilts;
