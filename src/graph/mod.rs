@@ -1,7 +1,7 @@
 //! The target graph and its scheduler.
 //!
 //! Targets form a DAG by their `deps` (targets whose outputs they read). The scheduler runs it in
-//! waves: every target whose dependencies are settled runs in parallel (rayon), decides fresh or
+//! a ready queue: every target whose dependencies are settled runs on a worker thread, decides fresh or
 //! stale from its key parts — which include its dependencies' output digests of *this* run —
 //! and, when stale, builds, publishes and only then records.
 
@@ -264,10 +264,6 @@ pub fn execute(
     opts: &BuildOptions,
     on_done: &(dyn Fn(&Outcome) + Sync),
 ) -> Vec<Outcome> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
-        .build()
-        .expect("thread pool");
     let graph = DepGraph::new(targets);
     let run = Run {
         targets,
@@ -284,11 +280,18 @@ pub fn execute(
             .collect(),
         settled: std::sync::Mutex::new(HashMap::new()),
         outcomes: std::sync::Mutex::new(vec![None; targets.len()]),
+        queue: std::sync::Mutex::new(Queue {
+            ready: (0..targets.len())
+                .filter(|&i| graph.blocking[i] == 0)
+                .map(std::cmp::Reverse)
+                .collect(),
+            running: 0,
+        }),
+        wake: std::sync::Condvar::new(),
     };
-    pool.scope(|scope| {
-        for i in (0..targets.len()).filter(|&i| graph.blocking[i] == 0) {
-            let run = &run;
-            scope.spawn(move |scope| run.start(i, scope));
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.max(1) {
+            scope.spawn(|| run.work());
         }
     });
     let mut outcomes = run
@@ -323,36 +326,75 @@ struct Run<'a> {
     remaining: Vec<std::sync::atomic::AtomicUsize>,
     settled: std::sync::Mutex<HashMap<String, Settled>>,
     outcomes: std::sync::Mutex<Vec<Option<Outcome>>>,
+    queue: std::sync::Mutex<Queue>,
+    wake: std::sync::Condvar,
 }
 
-impl<'a> Run<'a> {
-    /// Runs target `i` (its dependencies have settled), then starts the dependents it was the
-    /// last to unblock.
-    fn start<'s>(&'s self, i: usize, scope: &rayon::Scope<'s>) {
+/// Ready targets, lowest plan index first, and how many are running.
+struct Queue {
+    ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>>,
+    running: usize,
+}
+
+impl Run<'_> {
+    /// A worker: takes the ready target planned first until nothing is ready or running.
+    /// Plan order is discovery order, so entities publish roughly in ID order: a build killed
+    /// half-way leaves metadata for the lower IDs, which the next build's ID seeding maps back
+    /// to the same entities.
+    fn work(&self) {
+        loop {
+            let next = {
+                let mut q = self.queue.lock().expect("queue lock");
+                loop {
+                    if let Some(std::cmp::Reverse(i)) = q.ready.pop() {
+                        q.running += 1;
+                        break Some(i);
+                    }
+                    if q.running == 0 {
+                        break None;
+                    }
+                    q = self.wake.wait(q).expect("queue lock");
+                }
+            };
+            let Some(i) = next else {
+                self.wake.notify_all();
+                return;
+            };
+            self.run_target(i);
+            let mut q = self.queue.lock().expect("queue lock");
+            q.running -= 1;
+            for &d in &self.graph.dependents[i] {
+                if self.remaining[d].fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                    q.ready.push(std::cmp::Reverse(d));
+                }
+            }
+            drop(q);
+            self.wake.notify_all();
+        }
+    }
+
+    /// Runs target `i`, whose planned dependencies have all settled.
+    fn run_target(&self, i: usize) {
         let t = &self.targets[i];
         let selected = self.opts.only.as_ref().is_none_or(|o| o.contains(&t.kind))
             && self.opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id));
-        if selected {
-            let deps: HashMap<String, Settled> = {
-                let settled = self.settled.lock().expect("settled lock");
-                t.deps
-                    .iter()
-                    .filter_map(|d| settled.get(d).map(|s| (d.clone(), s.clone())))
-                    .collect()
-            };
-            let (o, s) = run_one(t, &deps, self.cache, self.input, self.output, self.opts);
-            (self.on_done)(&o);
-            self.settled
-                .lock()
-                .expect("settled lock")
-                .insert(t.id.clone(), s);
-            self.outcomes.lock().expect("outcomes lock")[i] = Some(o);
+        if !selected {
+            return;
         }
-        for &d in &self.graph.dependents[i] {
-            if self.remaining[d].fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-                scope.spawn(move |scope| self.start(d, scope));
-            }
-        }
+        let deps: HashMap<String, Settled> = {
+            let settled = self.settled.lock().expect("settled lock");
+            t.deps
+                .iter()
+                .filter_map(|d| settled.get(d).map(|s| (d.clone(), s.clone())))
+                .collect()
+        };
+        let (o, s) = run_one(t, &deps, self.cache, self.input, self.output, self.opts);
+        (self.on_done)(&o);
+        self.settled
+            .lock()
+            .expect("settled lock")
+            .insert(t.id.clone(), s);
+        self.outcomes.lock().expect("outcomes lock")[i] = Some(o);
     }
 }
 
