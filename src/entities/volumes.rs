@@ -279,6 +279,7 @@ fn volume_target(
         "kind": format!("{kind:?}"),
         "voxel_spacing": voxel_spacing,
         "outputs": [paths.zarr, paths.mrc],
+        "writer_version": volume::WRITER_VERSION,
     });
     let (zarr_key, mrc_key) = (paths.zarr.clone(), paths.mrc.clone());
     let stem = paths
