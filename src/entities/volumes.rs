@@ -135,10 +135,13 @@ pub fn tiltseries_targets(
         .children(run_idx, EntityKind::Frame)
         .map(|(_, f)| f.file_paths.len().max(usize::from(f.name == "default")))
         .sum();
+    // As the reference: per-section parameters need a rawtilt source ending in `.rawtlt`, and
+    // read the `{run}.rawtlt` copy (which holds the last rawtilt's bytes).
     let rawtlt = d
         .children(idx, EntityKind::Rawtilt)
-        .find(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
-        .and_then(|(i, _)| output_key(d, i));
+        .any(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
+        .then(|| super::files::tiltseries_rawtlt(d, idx).map(|(_, key)| key))
+        .flatten();
     let ctf = d
         .children(idx, EntityKind::Ctf)
         .next()
