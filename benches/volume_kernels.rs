@@ -10,7 +10,7 @@
 use criterion::{criterion_group, Criterion, Throughput};
 use cryoet_ingest::formats::mrc::MrcHeader;
 use cryoet_ingest::formats::omezarr::{encode_chunk, ZarrDtype};
-use cryoet_ingest::volume::pyramid::pool_chunk_into;
+use cryoet_ingest::volume::pyramid::{pool_chunk_into, SumOrder};
 use cryoet_ingest::volume::{standardize, VolumeKind, VolumeOptions, VolumeSource};
 use std::io::Write;
 use std::path::Path;
@@ -76,7 +76,7 @@ fn bench_kernels(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes((C * C * C * 4) as u64));
     g.bench_function("pool_chunk_f32_256", |b| {
-        b.iter(|| pool_chunk_into(&src, [C, C, C], 2, &mut dst, [128, 0, 128]))
+        b.iter(|| pool_chunk_into(&src, [C, C, C], 2, &mut dst, [128, 0, 128], SumOrder::Pairs))
     });
     let bytes: Vec<u8> = src.iter().flat_map(|v| v.to_le_bytes()).collect();
     g.bench_function("encode_chunk_f32_256_blosc_lz4", |b| {

@@ -352,3 +352,46 @@ fn tomogram_header_finds_voxel_spacings_from_headers_only() {
     // cella.y / my of the generated MRCs is 13.48 Å: the same folder as the literal gives.
     assert!(ids_with(&report, "built").contains(&TOMO1.to_string()));
 }
+
+/// The reference names a rawtilt copy `{run}.rawtlt` whatever the source's extension; when
+/// several rawtilt sources exist they all write that file and the last one's bytes remain, and
+/// the tilt series' per-section parameters read that copy.
+#[test]
+fn rawtilt_copies_are_named_run_rawtlt_whatever_the_source_extension() {
+    let d = Deposition::new();
+    let meta = d.input().join("demo_source/metadata");
+    for run in ["TS_01", "TS_02"] {
+        // The same angles, spelled differently, so the copy shows which source it came from.
+        let text = std::fs::read_to_string(meta.join(format!("{run}.rawtlt"))).unwrap();
+        let tlt: String = text.lines().map(|l| format!("  {l}\n")).collect();
+        std::fs::write(meta.join(format!("{run}_angles.tlt")), tlt).unwrap();
+    }
+    d.edit_config(
+        "      list_glob: metadata/{run_name}.rawtlt\n",
+        "      list_glob: metadata/{run_name}.rawtlt\n  - source_glob:\n      \
+         list_glob: metadata/{run_name}_angles.tlt\n",
+    );
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let built = ids_with(&report, "built");
+    let copy = format!("{RUN1}/TiltSeries/100/TS_01.rawtlt");
+    assert!(built.contains(&copy), "{copy} not in {built:?}");
+    assert!(
+        !built.iter().any(|id| id.ends_with(".tlt")),
+        "no copy keeps the .tlt extension: {built:?}"
+    );
+    let out = d.output();
+    assert_eq!(
+        std::fs::read(out.join(&copy)).unwrap(),
+        std::fs::read(meta.join("TS_01_angles.tlt")).unwrap()
+    );
+    let entries: Vec<_> = std::fs::read_dir(out.join(format!("{RUN1}/TiltSeries/100")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tlt"))
+        .collect();
+    assert_eq!(entries, vec!["TS_01.rawtlt".to_string()]);
+    let ts = read_json(&out.join(format!("{RUN1}/TiltSeries/100/tiltseries_metadata.json")));
+    assert_eq!(ts["raw_tlt_path"], copy);
+    assert!(!ts["per_section_parameter"].as_array().unwrap().is_empty());
+}

@@ -9,6 +9,8 @@
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
 //! - `palette`: the annotation colours against distinctipy itself (test venv);
+//! - `pyramid_parity`: float pyramid levels equal, bit for bit, skimage's `block_reduce` under
+//!   the reference's numpy (the test venv's `reference-numerics`);
 //! - `package_samples`: the sample files of the `starfile` and `imodmodel` packages (test venv)
 //!   read by our point readers and compared with the packages' own readings;
 //! - `s3`: S3 input/output, the shared S3 cache, shards, crashes and outages (moto server);
@@ -29,6 +31,7 @@ mod keyphotos;
 mod maintenance;
 mod package_samples;
 mod palette;
+mod pyramid_parity;
 mod s3;
 mod slurm;
 mod validate;

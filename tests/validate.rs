@@ -51,3 +51,43 @@ fn every_non_draft_real_config_validates_and_the_draft_is_rejected() {
         r.stderr
     );
 }
+
+/// A real config whose `match_regex` is the portal's look-behind pattern (deposition 10303 of the
+/// reference's configs, which are not beside the repo) validates; the same config with a pattern
+/// Python's `re` rejects does not, so the pattern is really compiled.
+#[test]
+fn a_real_config_with_a_python_look_behind_regex_validates() {
+    let original = std::fs::read_to_string(repo().join("../shared/real_configs/10000.yaml"))
+        .expect("../shared/real_configs/10000.yaml is beside the repo");
+    let with_regex = |pattern: &str| {
+        let (head, tail) = original
+            .split_once("match_regex: ")
+            .expect("10000.yaml has a match_regex");
+        let rest = tail.split_once('\n').map_or("", |(_, r)| r);
+        format!("{head}match_regex: '{pattern}'\n{rest}")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("10000.yaml");
+    std::fs::write(
+        &good,
+        with_regex(".*$(?<!(10014|10015|10016|10017|10018|10019|10020))"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
+    cmd.arg("validate").arg(&good);
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.ends_with("1 valid, 0 invalid\n"), "{}", r.stdout);
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, with_regex("TS_(\\d+")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ingest"));
+    cmd.arg("validate").arg(&bad);
+    let r = run(cmd);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("match_regex") && r.stderr.contains("Python `re`"),
+        "{}",
+        r.stderr
+    );
+}

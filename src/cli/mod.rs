@@ -122,13 +122,14 @@ pub mod plan {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     }
 
-    /// Parses `KIND=REGEX` into a kind and a start-anchored regex.
-    pub fn parse_kind_regex(text: &str) -> Result<(EntityKind, regex::Regex)> {
+    /// Parses `KIND=REGEX` into a kind and a Python `re.match` pattern (anchored at the start),
+    /// as the reference's `--filter-*-name` options compile them.
+    pub fn parse_kind_regex(text: &str) -> Result<(EntityKind, crate::pyre::PyRegex)> {
         let (kind, re) = text
             .split_once('=')
             .with_context(|| format!("`{text}`: expected KIND=REGEX"))?;
         let kind: EntityKind = kind.parse()?;
-        let re = regex::Regex::new(&format!("^(?:{re})"))
+        let re = crate::pyre::PyRegex::re_match(re)
             .with_context(|| format!("`{text}`: invalid regex"))?;
         Ok((kind, re))
     }

@@ -82,7 +82,7 @@ pub enum ConfigError {
         expected: String,
         found: String,
     },
-    #[error("{site}: field `{field}` is not a valid regular expression {pattern:?}: {message} (expected a regex in the syntax of the `regex` crate)")]
+    #[error("{site}: field `{field}` is not a valid regular expression {pattern:?}: {message} (expected a Python `re` regular expression)")]
     InvalidRegex {
         site: Box<Site>,
         field: String,

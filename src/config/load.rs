@@ -5,10 +5,8 @@
 //! (`overrides`/`overrides_by_run` are ignored; defaults for the optional regexes). Each error
 //! names the file, the position and the dotted path of the offending value.
 //!
-//! Regexes are checked with the `regex` crate, which the finders use too. Its syntax differs from
-//! Python's `re` mainly in lacking look-around and back-references; no real config uses those
-//! (the test over every real config compiles all their patterns), so a pattern that needs them
-//! is reported as an invalid regex rather than silently mis-matched.
+//! Regexes are checked as the finders compile them ([`crate::pyre`]): Python `re` syntax, with
+//! look-around and backreferences, as the reference compiles them with `re`.
 
 use super::error::{ConfigError, Location, Site};
 use super::model::*;
@@ -157,7 +155,7 @@ impl Ctx<'_> {
     }
 
     fn regex(&self, node: &Node, path: &str, pattern: &str) -> Result<(), ConfigError> {
-        regex::Regex::new(pattern)
+        crate::pyre::PyRegex::re_search(pattern)
             .map(|_| ())
             .map_err(|e| ConfigError::InvalidRegex {
                 site: self.site(Some(node.loc), path),

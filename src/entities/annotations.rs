@@ -190,6 +190,10 @@ pub fn source_target(
     if let Some(v) = crate::formats::points::reader_version(&a.file_format) {
         config["reader_version"] = json!(v);
     }
+    if planned.files.iter().any(|(_, format)| *format == "mrc") {
+        // Masks go through the volume writer.
+        config["writer_version"] = json!(volume::WRITER_VERSION);
+    }
     if let Some(basis) = &rescale {
         config["rescale_basis"] = match basis {
             Ok(RescaleBasis::Dimension(d)) => json!({"volume_dimension_zyx": d}),

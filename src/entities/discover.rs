@@ -8,9 +8,9 @@ use crate::config::{
     Source, VarValue,
 };
 use crate::finders::{self, FinderContext, FinderError, Found};
+use crate::pyre::{PyRegex, PyRegexError};
 use crate::storage::Store;
 use crate::EntityKind;
-use regex::Regex;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -38,22 +38,34 @@ pub struct DiscoverError {
 #[derive(Debug, Default, Clone)]
 pub struct NameFilters {
     /// Keep only names matching one of these, per kind.
-    pub include: BTreeMap<EntityKind, Vec<Regex>>,
+    pub include: BTreeMap<EntityKind, Vec<PyRegex>>,
     /// Drop names matching any of these, per kind.
-    pub exclude: BTreeMap<EntityKind, Vec<Regex>>,
+    pub exclude: BTreeMap<EntityKind, Vec<PyRegex>>,
 }
 
 impl NameFilters {
     /// Whether an instance of `kind` named `name` passes.
-    pub fn allows(&self, kind: EntityKind, name: &str) -> bool {
+    ///
+    /// # Errors
+    /// A pattern that gave up matching (backtracking limit).
+    pub fn allows(&self, kind: EntityKind, name: &str) -> Result<bool, PyRegexError> {
         if let Some(ex) = self.exclude.get(&kind) {
-            if ex.iter().any(|r| r.is_match(name)) {
-                return false;
+            for r in ex {
+                if r.is_match(name)? {
+                    return Ok(false);
+                }
             }
         }
         match self.include.get(&kind) {
-            Some(inc) if !inc.is_empty() => inc.iter().any(|r| r.is_match(name)),
-            _ => true,
+            Some(inc) if !inc.is_empty() => {
+                for r in inc {
+                    if r.is_match(name)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            _ => Ok(true),
         }
     }
 }
@@ -299,7 +311,11 @@ impl<'a> Walk<'a> {
         }
         let mut kept = Vec::new();
         for mut inst in instances {
-            if !self.filters.allows(kind, &inst.name) {
+            let allowed = self
+                .filters
+                .allows(kind, &inst.name)
+                .map_err(|e| self.err(format!("--filter/--exclude {kind}"), e))?;
+            if !allowed {
                 continue;
             }
             self.assign_id(&mut inst)?;

@@ -53,8 +53,23 @@ pub(crate) fn run_mdoc(d: &super::Discovery, run_idx: usize) -> Option<(usize, S
     Some((idx, format!("{}/{run}.mdoc", inst.output_dir)))
 }
 
+/// A tilt series' raw tilt angles as copied into the destination: the last rawtilt instance of
+/// tilt series `ts_idx` that has a source, and its output key. The reference names the copy
+/// `{run}.rawtlt` whatever the source's name or extension, so all its rawtilts write that one
+/// file, and the last copied stays. Its target id is that key.
+pub(crate) fn tiltseries_rawtlt(d: &super::Discovery, ts_idx: usize) -> Option<(usize, String)> {
+    let (idx, inst) = d
+        .children(ts_idx, EntityKind::Rawtilt)
+        .filter(|(_, r)| r.path.as_deref().is_some_and(|p| !p.is_empty()))
+        .last()?;
+    let run = d
+        .ancestor(idx, EntityKind::Run)
+        .map_or("", |r| r.name.as_str());
+    Some((idx, format!("{}/{run}.rawtlt", inst.output_dir)))
+}
+
 /// Where a gain, collection-metadata, rawtilt or CTF instance is copied to (spec §5.1), or
-/// `None` when it writes nothing (no source, or an mdoc that is not the run's last). Readers of
+/// `None` when it writes nothing (no source, or an mdoc or rawtilt that is not the last). Readers of
 /// these copies (the tilt-series metadata) take their paths from here too.
 pub(crate) fn output_key(d: &super::Discovery, idx: usize) -> Option<String> {
     let inst = &d.instances[idx];
@@ -76,7 +91,11 @@ pub(crate) fn output_key(d: &super::Discovery, idx: usize) -> Option<String> {
                 _ => return None,
             }
         }
-        EntityKind::Rawtilt => format!("{dir}/{run}{}", extension(src_key)),
+        EntityKind::Rawtilt => match tiltseries_rawtlt(d, inst.parent.unwrap_or(usize::MAX)) {
+            // Every rawtilt of a tilt series writes the same file; the last one's bytes stay.
+            Some((last, key)) if last == idx => key,
+            _ => return None,
+        },
         EntityKind::Ctf => format!("{dir}/{run}_{}_ctf.txt", ctf_format(inst)),
         _ => return None,
     })

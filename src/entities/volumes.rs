@@ -135,10 +135,13 @@ pub fn tiltseries_targets(
         .children(run_idx, EntityKind::Frame)
         .map(|(_, f)| f.file_paths.len().max(usize::from(f.name == "default")))
         .sum();
+    // As the reference: per-section parameters need a rawtilt source ending in `.rawtlt`, and
+    // read the `{run}.rawtlt` copy (which holds the last rawtilt's bytes).
     let rawtlt = d
         .children(idx, EntityKind::Rawtilt)
-        .find(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
-        .and_then(|(i, _)| output_key(d, i));
+        .any(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
+        .then(|| super::files::tiltseries_rawtlt(d, idx).map(|(_, key)| key))
+        .flatten();
     let ctf = d
         .children(idx, EntityKind::Ctf)
         .next()
@@ -279,6 +282,7 @@ fn volume_target(
         "kind": format!("{kind:?}"),
         "voxel_spacing": voxel_spacing,
         "outputs": [paths.zarr, paths.mrc],
+        "writer_version": volume::WRITER_VERSION,
     });
     let (zarr_key, mrc_key) = (paths.zarr.clone(), paths.mrc.clone());
     let stem = paths

@@ -7,8 +7,8 @@
 use crate::config::{
     format_template, AnnotationGlob, Finder, GlobVars, LiteralValue, ParentFilters, TemplateError,
 };
+use crate::pyre::{PyRegex, PyRegexError};
 use crate::storage::{GlobPattern, StorageError, Store};
-use regex::Regex;
 
 mod header;
 
@@ -42,6 +42,9 @@ pub enum FinderError {
         /// The compile error.
         reason: String,
     },
+    /// A regex gave up matching (backtracking limit).
+    #[error("{0}")]
+    RegexRun(#[from] PyRegexError),
     /// `name_regex` did not match a found file's basename.
     #[error("name_regex `{pattern}` does not match `{basename}` (found by `{glob}`)")]
     NameRegexMismatch {
@@ -85,37 +88,39 @@ pub struct FinderContext<'a> {
 ///
 /// # Errors
 /// [`FinderError::Regex`] naming `field`.
-pub fn compile_match(field: &'static str, pattern: &str) -> Result<Regex, FinderError> {
-    compile(field, pattern, &format!("^(?:{pattern})"))
+pub fn compile_match(field: &'static str, pattern: &str) -> Result<PyRegex, FinderError> {
+    compile(field, pattern, true)
 }
 
 /// Compiles a Python-`re.search`-style pattern (unanchored).
 ///
 /// # Errors
 /// [`FinderError::Regex`] naming `field`.
-pub fn compile_search(field: &'static str, pattern: &str) -> Result<Regex, FinderError> {
-    compile(field, pattern, pattern)
+pub fn compile_search(field: &'static str, pattern: &str) -> Result<PyRegex, FinderError> {
+    compile(field, pattern, false)
 }
 
-/// Compiles `regex`, once per process: discovery applies the same source's patterns under
-/// every parent (every run, voxel spacing, …), and a compiled `Regex` is cheap to clone.
-fn compile(field: &'static str, pattern: &str, regex: &str) -> Result<Regex, FinderError> {
-    static COMPILED: std::sync::OnceLock<
-        std::sync::Mutex<std::collections::HashMap<String, Regex>>,
-    > = std::sync::OnceLock::new();
+/// Compiles `pattern`, once per process: discovery applies the same source's patterns under
+/// every parent (every run, voxel spacing, …), and a compiled [`PyRegex`] is cheap to clone.
+fn compile(field: &'static str, pattern: &str, anchored: bool) -> Result<PyRegex, FinderError> {
+    type Memo = std::sync::Mutex<std::collections::HashMap<(String, bool), PyRegex>>;
+    static COMPILED: std::sync::OnceLock<Memo> = std::sync::OnceLock::new();
     let compiled = COMPILED.get_or_init(Default::default);
-    if let Some(r) = compiled.lock().expect("regex memo").get(regex) {
+    let key = (pattern.to_string(), anchored);
+    if let Some(r) = compiled.lock().expect("regex memo").get(&key) {
         return Ok(r.clone());
     }
-    let r = Regex::new(regex).map_err(|e| FinderError::Regex {
+    let r = if anchored {
+        PyRegex::re_match(pattern)
+    } else {
+        PyRegex::re_search(pattern)
+    }
+    .map_err(|e| FinderError::Regex {
         field,
         pattern: pattern.to_string(),
         reason: e.to_string(),
     })?;
-    compiled
-        .lock()
-        .expect("regex memo")
-        .insert(regex.to_string(), r.clone());
+    compiled.lock().expect("regex memo").insert(key, r.clone());
     Ok(r)
 }
 
@@ -260,22 +265,17 @@ fn named_glob(
     for m in store.glob(&GlobPattern::new(glob)?)? {
         // The reference searches the full path (bucket or folder included).
         let full = format!("/{}", m.key);
-        if !keep.is_match(&full) {
+        if !keep.is_match(&full)? {
             continue;
         }
         let base = basename(&m.key);
-        let caps = name_re
-            .captures(base)
+        let name = name_re
+            .first_group(base)?
             .ok_or_else(|| FinderError::NameRegexMismatch {
                 pattern: name_regex.to_string(),
                 basename: base.to_string(),
                 glob: glob.to_string(),
             })?;
-        let name = caps
-            .get(1)
-            .or_else(|| caps.get(0))
-            .map_or("", |c| c.as_str())
-            .to_string();
         let found = Found {
             name,
             path: Some(m.key),
@@ -302,10 +302,20 @@ pub fn apply_exclude(found: Vec<Found>, exclude: &[String]) -> Result<Vec<Found>
         .iter()
         .map(|p| compile_match("exclude", p))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(found
-        .into_iter()
-        .filter(|f| !res.iter().any(|r| r.is_match(&f.name)))
-        .collect())
+    let mut kept = Vec::with_capacity(found.len());
+    for f in found {
+        let mut excluded = false;
+        for r in &res {
+            if r.is_match(&f.name)? {
+                excluded = true;
+                break;
+            }
+        }
+        if !excluded {
+            kept.push(f);
+        }
+    }
+    Ok(kept)
 }
 
 /// Whether a source entry applies under these parents (spec §4.2): any exclude match on a
@@ -320,7 +330,7 @@ pub fn parents_allow(
     for (kind, patterns) in &filters.exclude {
         if let Some(name) = parent_name(*kind) {
             for p in patterns {
-                if compile_search("parent_filters.exclude", p)?.is_match(&name) {
+                if compile_search("parent_filters.exclude", p)?.is_match(&name)? {
                     return Ok(false);
                 }
             }
@@ -333,7 +343,7 @@ pub fn parents_allow(
         if let Some(name) = parent_name(*kind) {
             let mut any = false;
             for p in patterns {
-                any |= compile_search("parent_filters.include", p)?.is_match(&name);
+                any |= compile_search("parent_filters.include", p)?.is_match(&name)?;
             }
             if !any {
                 return Ok(false);

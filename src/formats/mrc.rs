@@ -197,7 +197,8 @@ pub struct MrcHeader {
 pub const MACHST_LE: [u8; 4] = [0x44, 0x44, 0, 0];
 
 impl Default for MrcHeader {
-    /// mrcfile's defaults for a new file: `MAP `, little-endian, nversion 20140, 90° angles.
+    /// An MRC2014 header with `MAP `, little-endian, nversion 20140 (as IMOD writes), 90°
+    /// angles. Standardized outputs set [`OUTPUT_NVERSION`] instead.
     fn default() -> Self {
         Self {
             nx: 0,
@@ -737,6 +738,10 @@ pub struct MrcOutputSpec {
     pub timestamp: String,
 }
 
+/// `nversion` of the standardized MRCs: what `mrcfile.new` writes (mrcfile 1.5.4, the
+/// reference's), the 2014 format's current revision.
+pub const OUTPUT_NVERSION: i32 = 20141;
+
 /// Text of label 0 before the timestamp.
 pub const LABEL_TEXT: &str = "Validated by cryoET data portal.";
 /// Byte range of the timestamp inside the header (label 0, characters 40..79).
@@ -770,6 +775,7 @@ impl MrcWriter {
                 if spec.tilt_series { vs } else { vs * nz as f32 },
             ],
             ispg: if spec.tilt_series { 0 } else { 1 },
+            nversion: OUTPUT_NVERSION,
             extra1: spec.extra1,
             extra2: spec.extra2,
             ..MrcHeader::default()
@@ -1110,6 +1116,9 @@ mod tests {
         assert!((h.rms - 6.922_187).abs() < 1e-5);
         assert_eq!(&h.exttyp, b"FEI1");
         assert_eq!(h.nsymbt, 32);
+        // mrcfile 1.5.4 writes 20141 (`nversion` at byte 108).
+        assert_eq!(h.nversion, 20141);
+        assert_eq!(&bytes[108..112], &20141i32.to_le_bytes());
         assert_eq!((h.extra1, h.extra2), ([1; 8], [2; 84]));
         let label = String::from_utf8_lossy(&h.labels[0][..79]).to_string();
         assert_eq!(
@@ -1144,6 +1153,7 @@ mod tests {
         assert_eq!((h.ispg, h.mz, h.mode), (0, 1, 0));
         assert_eq!(h.cella, [3.0, 3.0, 1.5]);
         assert_eq!((&h.exttyp, h.nsymbt), (b"MRCO", 0));
+        assert_eq!(h.nversion, OUTPUT_NVERSION);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 1024 + 12);
     }
 }

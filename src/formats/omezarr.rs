@@ -62,7 +62,12 @@ impl ZarrDtype {
 }
 
 /// `.zarray` text for one pyramid level: Blosc lz4/5/shuffle, fill 0, C order, "/" separator.
+/// The fill value is spelled as zarr-python writes the default: `0.0` for floats, `0` for ints.
 pub fn zarray_json(shape: [usize; 3], chunks: [usize; 3], dtype: ZarrDtype) -> String {
+    let fill_value = match dtype {
+        ZarrDtype::F4 => json!(0.0),
+        ZarrDtype::I1 | ZarrDtype::U2 => json!(0),
+    };
     let v = json!({
         "chunks": chunks,
         "compressor": {
@@ -74,7 +79,7 @@ pub fn zarray_json(shape: [usize; 3], chunks: [usize; 3], dtype: ZarrDtype) -> S
         },
         "dimension_separator": "/",
         "dtype": dtype.as_str(),
-        "fill_value": 0,
+        "fill_value": fill_value,
         "filters": null,
         "order": "C",
         "shape": shape,
@@ -355,7 +360,8 @@ mod tests {
             v["compressor"],
             json!({"blocksize": 0, "clevel": 5, "cname": "lz4", "id": "blosc", "shuffle": 1})
         );
-        assert_eq!(v["fill_value"], 0);
+        assert_eq!(v["fill_value"].as_f64(), Some(0.0));
+        assert!(v["fill_value"].is_f64(), "float arrays fill with 0.0");
         assert_eq!(v["filters"], Value::Null);
         assert_eq!(v["order"], "C");
         assert_eq!(v["dimension_separator"], "/");
@@ -364,8 +370,13 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted, "keys are sorted like zarr-python writes them");
-        assert!(zarray_json([1, 1, 1], [1, 1024, 1024], ZarrDtype::I1).contains("\"|i1\""));
-        assert!(zarray_json([1, 1, 1], [1, 1, 1], ZarrDtype::U2).contains("\"<u2\""));
+        assert!(zarray_json([10, 8, 6], [256, 256, 256], ZarrDtype::F4)
+            .contains("\n    \"fill_value\": 0.0,\n"));
+        for int in [ZarrDtype::I1, ZarrDtype::U2] {
+            let text = zarray_json([1, 1, 1], [1, 1024, 1024], int);
+            assert!(text.contains(&format!("\"{}\"", int.as_str())), "{text}");
+            assert!(text.contains("\n    \"fill_value\": 0,\n"), "{text}");
+        }
     }
 
     #[test]

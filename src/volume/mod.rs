@@ -27,7 +27,7 @@ use crate::formats::mrc::{
     MrcWriter, TIMESTAMP_RANGE,
 };
 use crate::formats::omezarr::{self, OmeZarrError, OmeZarrSource};
-use pyramid::{pool_chunk_into_par, Geometry, VoxelType, LEVELS};
+use pyramid::{pool_chunk_into_par, Geometry, SumOrder, VoxelType, LEVELS};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::ops::Range;
@@ -36,6 +36,12 @@ use std::sync::{Mutex, RwLock};
 use zarrs::storage::ReadableStorage;
 
 pub use key_image::KeySlab;
+
+/// Version of the bytes the volume writer produces (`{stem}.zarr` and `{stem}.mrc`), in the key
+/// config of every target that writes volumes (tomograms, tilt series, mask annotations), so
+/// that a writer change rebuilds those and nothing else. 2: MRC `nversion` 20141 as mrcfile
+/// writes, float `.zarray` `fill_value` `0.0`, float levels added in numpy's order.
+pub const WRITER_VERSION: u32 = 2;
 
 /// What is being standardized; decides dtype, chunking, pooling and MRC header details.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -802,6 +808,7 @@ impl<T: VoxelType, M: Fn(f32) -> T + Sync> Run<'_, T, M> {
             self.fill_level0(zc, yc, &mut band)?;
         } else {
             let child_grid = geo.grid(level - 1);
+            let order = SumOrder::for_level(geo.shapes[level], geo.bz);
             let [cz, cy, cx] = geo.chunk;
             for dz in 0..geo.bz {
                 for dy in 0..2 {
@@ -814,7 +821,7 @@ impl<T: VoxelType, M: Fn(f32) -> T + Sync> Run<'_, T, M> {
                         for dx in 0..2 {
                             if let Some(src) = child.get(2 * p + dx) {
                                 let off = [dz * cz / geo.bz, dy * cy / 2, dx * cx / 2];
-                                pool_chunk_into_par(src, geo.chunk, geo.bz, dst, off);
+                                pool_chunk_into_par(src, geo.chunk, geo.bz, dst, off, order);
                             }
                         }
                     }

@@ -188,6 +188,19 @@ pub fn venv_python() -> PathBuf {
     venv_bin("python")
 }
 
+/// The Python of the venv pinned to the reference's numerics (numpy 1.26.4, scikit-image
+/// 0.22.0), `$venv/reference-numerics`, made by `tests/python/setup_venv.sh` beside the main
+/// venv (whose pandas needs numpy 2). A missing venv fails the test; it never skips it.
+pub fn reference_numerics_python() -> PathBuf {
+    let bin = venv_dir().join("reference-numerics/bin/python");
+    assert!(
+        bin.exists(),
+        "{} missing: run tests/python/setup_venv.sh (or set CRYOET_TEST_VENV)",
+        bin.display()
+    );
+    bin
+}
+
 /// Runs `tests/python/<script>` with the test venv's Python and returns its stdout; fails the
 /// test, with the script's stderr, when it exits non-zero.
 pub fn python_script<I, S>(script: &str, args: I) -> String

@@ -93,6 +93,11 @@ def main():
                 f"level {i} compressor {c}",
             )
             check(a.fill_value == 0 and a.order == "C" and a.filters is None, f"level {i} fill/order/filters")
+            # zarr-python spells the default fill as 0.0 for float arrays and 0 for ints.
+            with open(f"{spec['zarr']}/{i}/.zarray") as f:
+                raw_fill = json.load(f)["fill_value"]
+            want_fill = float if want_dtype == np.float32 else int
+            check(type(raw_fill) is want_fill, f"level {i} .zarray fill_value {raw_fill!r}")
             check(a._dimension_separator == "/", f"level {i} separator {a._dimension_separator}")
             ds = ms[0]["datasets"][i]
             want_scale = [vs * zs**i, vs * 2**i, vs * 2**i]
@@ -136,6 +141,9 @@ def main():
             check(np.isclose(h.rms, d64.std(), rtol=1e-5, atol=1e-5), f"rms {h.rms} vs {d64.std()}")
             check(h.label[0].startswith(b"Validated by cryoET data portal."), "label 0")
             check(int(h.nlabl) == 1, f"nlabl {h.nlabl}")
+            # What mrcfile.new writes (mrcfile 1.5.4, the reference's).
+            facts["mrc_nversion"] = int(h.nversion)
+            check(int(h.nversion) == 20141, f"nversion {h.nversion}")
 
     print(json.dumps({"ok": not errors, "errors": errors, "facts": facts}))
     sys.exit(0 if not errors else 1)

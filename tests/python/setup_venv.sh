@@ -35,6 +35,23 @@ fi
     "imodmodel==0.1.0" \
     "distinctipy==1.3.4"
 
+# A second venv, inside the first, pinned to the reference's numerics (its lock: numpy 1.26.4,
+# scikit-image 0.22.0, zarr 2.18.7, numcodecs 0.15.1, mrcfile 1.5.4): the float pyramid levels
+# must equal its float32 `block_reduce` bit for bit (tests/pyramid_parity.rs), and numpy's
+# summation order is what decides the last bit. Apart because the main venv's pandas (starfile,
+# imodmodel) needs numpy 2.
+numerics="$venv/reference-numerics"
+if [ ! -x "$numerics/bin/python" ]; then
+    "$python" -m venv "$numerics"
+fi
+"$numerics/bin/python" -m pip install --quiet --upgrade pip
+"$numerics/bin/python" -m pip install --quiet \
+    "numpy==1.26.4" \
+    "scikit-image==0.22.0" \
+    "zarr==2.18.7" \
+    "numcodecs==0.15.1" \
+    "mrcfile==1.5.4"
+
 # The sample files of the packages above: only their sdists carry them. Unpacked once; a
 # folder already there is kept as it is.
 samples="$venv/sample-data"
@@ -63,3 +80,4 @@ print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version_
       "h5py", h5py.__version__, "moto", moto.__version__,
       "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"), "distinctipy", md.version("distinctipy"))
 PY
+"$numerics/bin/python" -c 'import numpy, skimage, zarr; print("reference-numerics ready: numpy", numpy.__version__, "scikit-image", skimage.__version__, "zarr", zarr.__version__)'
