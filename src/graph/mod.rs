@@ -34,6 +34,9 @@ pub struct TargetSpec {
     pub sources: Vec<ObjectInfo>,
     /// Ids of targets whose outputs it reads.
     pub deps: Vec<String>,
+    /// Whether it writes only a metadata JSON (deposition, dataset, run, tomogram, tilt-series
+    /// and annotation metadata): what `build --metadata-only` selects.
+    pub metadata: bool,
     /// The build step.
     pub action: Action,
 }
@@ -43,6 +46,8 @@ pub struct TargetSpec {
 pub struct BuildOptions {
     /// Build only these kinds (others are used from the cache). `None`: every kind.
     pub only: Option<BTreeSet<EntityKind>>,
+    /// Build only the targets that write metadata JSON alone ([`TargetSpec::metadata`]).
+    pub metadata_only: bool,
     /// Run only the targets with these ids (a shard's share). `None`: every target.
     pub ids: Option<BTreeSet<String>>,
     /// Rebuild every selected target.
@@ -51,6 +56,15 @@ pub struct BuildOptions {
     pub dry_run: bool,
     /// Worker threads.
     pub jobs: usize,
+}
+
+impl BuildOptions {
+    /// Whether a target is in this run's selection (`--only`, `--metadata-only`, the shard).
+    pub fn selects(&self, t: &TargetSpec) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(&t.kind))
+            && (!self.metadata_only || t.metadata)
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&t.id))
+    }
 }
 
 /// The fate of one target in a run.
@@ -216,10 +230,7 @@ pub fn execute(
         .num_threads(opts.jobs.max(1))
         .build()
         .expect("thread pool");
-    let selected = |t: &TargetSpec| {
-        opts.only.as_ref().is_none_or(|o| o.contains(&t.kind))
-            && opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id))
-    };
+    let selected = |t: &TargetSpec| opts.selects(t);
     let mut settled: HashMap<String, Settled> = HashMap::new();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
     for wave in waves(targets) {
@@ -359,6 +370,7 @@ mod tests {
             config: serde_json::Value::Null,
             sources: vec![],
             deps: deps.iter().map(|d| d.to_string()).collect(),
+            metadata: false,
             action: Arc::new(|_| Ok(())),
         }
     }
