@@ -22,7 +22,7 @@
 use super::files::extension;
 use super::{BuildError, BuildIo, TargetContext};
 use crate::graph::TargetSpec;
-use crate::storage::{http, s3, ObjectInfo, Role, Store};
+use crate::storage::{http, s3, ObjectInfo, Role, S3Options, Store};
 use crate::EntityKind;
 use serde_json::json;
 use std::sync::Arc;
@@ -55,14 +55,14 @@ struct Located {
 
 /// Resolves a non-URL photo path (see the module doc). INPUT itself is used when the path
 /// falls under it, so that its listing memo and fingerprint cache serve the photo too.
-fn locate(path: &str, ctx: &TargetContext<'_>) -> Result<Located, String> {
+fn locate(path: &str, input: &Store, s3_options: &S3Options) -> Result<Located, String> {
     let open = |location: &str| {
-        Store::open_with(location, Role::Output, ctx.s3).map_err(|e| e.to_string())
+        Store::open_with(location, Role::Output, s3_options).map_err(|e| e.to_string())
     };
     let (bucket, key) = if let Some(rest) = path.strip_prefix("s3://") {
         rest.split_once('/').unwrap_or((rest, ""))
     } else if path.starts_with('/') {
-        return match ctx.input.local_root() {
+        return match input.local_root() {
             Some(_) => {
                 let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
                 Ok(Located {
@@ -83,14 +83,14 @@ fn locate(path: &str, ctx: &TargetContext<'_>) -> Result<Located, String> {
             "`{path}` is not a bucket-qualified path (`bucket/key`, as the reference reads it)"
         ));
     }
-    match ctx.input.local_root() {
+    match input.local_root() {
         Some(root) if !path.starts_with("s3://") => {
             let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
             let namespace = root.parent().unwrap_or(&root);
             let file = namespace.join(bucket).join(key);
             if let Ok(rel) = file.strip_prefix(&root) {
                 return Ok(Located {
-                    store: ctx.input.clone(),
+                    store: input.clone(),
                     key: rel.to_string_lossy().into_owned(),
                     how: "a bucket under the folder holding INPUT",
                 });
@@ -102,7 +102,7 @@ fn locate(path: &str, ctx: &TargetContext<'_>) -> Result<Located, String> {
             })
         }
         _ => {
-            if let Ok((in_bucket, prefix)) = s3::parse_url(&ctx.input.root_identity()) {
+            if let Ok((in_bucket, prefix)) = s3::parse_url(&input.root_identity()) {
                 let under = if prefix.is_empty() {
                     Some(key)
                 } else {
@@ -110,7 +110,7 @@ fn locate(path: &str, ctx: &TargetContext<'_>) -> Result<Located, String> {
                 };
                 if let (true, Some(rel)) = (in_bucket == bucket, under) {
                     return Ok(Located {
-                        store: ctx.input.clone(),
+                        store: input.clone(),
                         key: rel.to_string(),
                         how: "an S3 bucket and key",
                     });
@@ -158,7 +158,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         }
         Some(p) => {
             read_as = "bucket";
-            match locate(p, ctx) {
+            match locate(p, ctx.input, ctx.s3) {
                 Ok(l) => match l.store.head(&l.key)? {
                     Some(info) => Some(Origin::Bucket {
                         store: l.store,
@@ -285,4 +285,62 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         metadata: false,
         action,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `dataset_keyphotos` snapshot path of a real config.
+    fn real_config_photo() -> String {
+        // Read in place from the shared real configs (`../shared` of the repository).
+        let file = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/real_configs/gjensen/10014.yaml"
+        );
+        let text = std::fs::read_to_string(file).expect("the real configs are in ../shared");
+        let line = text
+            .lines()
+            .find(|l| {
+                l.trim_start()
+                    .starts_with("snapshot: cryoetportal-rawdatasets-dev/")
+            })
+            .expect("10014.yaml names its snapshot bucket-qualified");
+        line.trim_start()
+            .trim_start_matches("snapshot: ")
+            .to_string()
+    }
+
+    #[test]
+    fn a_real_config_photo_is_read_from_input_when_input_is_its_bucket() {
+        let path = real_config_photo();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(&path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"jpeg").unwrap();
+        let input_dir = dir.path().join("cryoetportal-rawdatasets-dev");
+        let input = Store::open(input_dir.to_str().unwrap(), None, true).unwrap();
+        let l = locate(&path, &input, &S3Options::default()).unwrap();
+        let (_, rest) = path.split_once('/').unwrap();
+        assert_eq!(l.key, rest);
+        assert_eq!(l.store.read(&l.key).unwrap(), b"jpeg");
+        // The same path under an INPUT named otherwise is looked for beside it, not in it.
+        let other = Store::open(dir.path().join("mirror").to_str().unwrap(), None, false).unwrap();
+        let l = locate(&path, &other, &S3Options::default()).unwrap();
+        assert_eq!(l.store.describe(&l.key), file.display().to_string());
+    }
+
+    #[test]
+    fn unqualified_and_absolute_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = Store::open(dir.path().to_str().unwrap(), None, true).unwrap();
+        let e = locate("photo.png", &input, &S3Options::default())
+            .err()
+            .unwrap();
+        assert!(e.contains("not a bucket-qualified path"), "{e}");
+        let abs = dir.path().join("abs.png");
+        std::fs::write(&abs, b"png").unwrap();
+        let l = locate(abs.to_str().unwrap(), &input, &S3Options::default()).unwrap();
+        assert_eq!(l.store.read(&l.key).unwrap(), b"png");
+    }
 }
