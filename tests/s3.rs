@@ -642,3 +642,35 @@ fn shards_share_a_folder_output_through_the_s3_cache() {
     assert!(!out.join(".ingest-staging").exists(), "staging left behind");
     assert_same_tree(&out, &folder_build(&d));
 }
+
+#[test]
+fn a_key_photo_in_another_bucket_is_read_with_input_s_credentials() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let photos = d.path("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::write(photos.join("snap.gif"), b"GIF89a-from-another-bucket").unwrap();
+    moto.tool(&["upload", photos.to_str().unwrap(), "s3://cache/photos"]);
+    d.edit_config(
+        "datasets:\n- metadata:",
+        "dataset_keyphotos:\n- sources:\n  - literal:\n      value:\n        snapshot: cache/photos/snap.gif\n        thumbnail: s3://cache/photos/missing.gif\ndatasets:\n- metadata:",
+    );
+    let (r, report) = s3_build(&moto, &d, "r.json", &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("s3://cache/photos/missing.gif was not found (read as an S3 bucket and key: s3://cache/photos/missing.gif)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        ids_with(&report, "failed"),
+        vec!["19999", "19999/Images/thumbnail.png"]
+    );
+    let downloaded = d.path("downloaded");
+    moto.download("s3://out/o", &downloaded);
+    assert_eq!(
+        std::fs::read(downloaded.join("19999/Images/snapshot.gif")).unwrap(),
+        b"GIF89a-from-another-bucket"
+    );
+}
