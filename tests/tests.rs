@@ -8,6 +8,9 @@
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
+//! - `parity`: the reference's behaviour on real configs and layouts (empty parents, IDs before
+//!   filters, run_name_regex, destination_filter and read-only references, --metadata-only,
+//!   --no-write-mrc/--no-write-zarr, the annotation pre_import cleanup);
 //! - `palette`: the annotation colours against distinctipy itself (test venv);
 //! - `package_samples`: the sample files of the `starfile` and `imodmodel` packages (test venv)
 //!   read by our point readers and compared with the packages' own readings;
@@ -29,6 +32,7 @@ mod keyphotos;
 mod maintenance;
 mod package_samples;
 mod palette;
+mod parity;
 mod s3;
 mod slurm;
 mod validate;
