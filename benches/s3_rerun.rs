@@ -104,7 +104,12 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let config = dep.root.join("bench-s3.yaml");
-    std::fs::write(&config, &dep.config_text).unwrap();
+    // The key photos are in the same bucket as INPUT, under its prefix.
+    let config_text = dep.config_text.replace(
+        "input/demo_source/key_photos/",
+        "src/bench/demo_source/key_photos/",
+    );
+    std::fs::write(&config, &config_text).unwrap();
 
     let (cold, _) = build(&config, &dep.root.join("s3-cold.json"));
     // The first re-run reads the existing metadata the cold build wrote (for stable IDs) and

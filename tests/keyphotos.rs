@@ -1,5 +1,7 @@
-//! Dataset and deposition key photos: copies from INPUT, downloads over HTTP from a server on
-//! 127.0.0.1, and the dataset fallback to the first tomogram's key images.
+//! Dataset and deposition key photos: `bucket/key` paths (INPUT's folder is the bucket, its
+//! parent the bucket namespace), downloads over HTTP from a server on 127.0.0.1, the dataset
+//! fallback to the first tomogram's key images when no path is configured, and an error naming
+//! a configured path that is not found.
 
 use crate::common::{ids_with, read_json, Deposition};
 use std::net::TcpListener;
@@ -50,7 +52,7 @@ fn a_missing_deposition_photo_fails_that_target_only() {
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains("deposition_keyphoto `thumbnail`: demo_source/key_photos/deposition_thumbnail.png does not exist"),
+        run.stderr.contains("deposition_keyphoto `thumbnail`: input/demo_source/key_photos/deposition_thumbnail.png was not found (read as a bucket under the folder holding INPUT: "),
         "{}",
         run.stderr
     );
@@ -115,29 +117,64 @@ impl Drop for Server {
 }
 
 #[test]
-fn dataset_photos_are_downloaded_and_a_404_falls_back() {
+fn dataset_photos_are_downloaded_a_404_fails_and_no_path_falls_back() {
     let d = Deposition::new();
     let site = d.path("site");
     std::fs::create_dir_all(&site).unwrap();
     std::fs::write(site.join("10999-l.gif"), b"GIF89a-not-really-a-gif").unwrap();
     let server = Server::start(&site);
     let base = format!("http://127.0.0.1:{}", server.port);
+    let photos = |thumbnail: &str| {
+        format!(
+            "dataset_keyphotos:\n- sources:\n  - literal:\n      value:\n        snapshot: {base}/10999-l.gif\n        thumbnail: {thumbnail}\ndatasets:\n- metadata:"
+        )
+    };
     d.edit_config(
         "datasets:\n- metadata:",
-        &format!(
-            "dataset_keyphotos:\n- sources:\n  - literal:\n      value:\n        snapshot: {base}/10999-l.gif\n        thumbnail: {base}/missing.gif\ndatasets:\n- metadata:"
-        ),
+        &photos(&format!("{base}/missing.gif")),
     );
+    // A configured photo that is not there fails, naming it, instead of being replaced by a
+    // tomogram image (the reference falls back; a nightly run would hide the broken link).
     let (run, report) = d.build(&[]);
-    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "dataset_keyphoto `thumbnail`: {base}/missing.gif was not found"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        ids_with(&report, "failed"),
+        vec!["19999", "19999/Images/thumbnail.png"]
+    );
     let out = d.output();
+    assert!(!out.join("19999/Images/thumbnail.png").exists());
     assert_eq!(
         std::fs::read(out.join("19999/Images/snapshot.gif")).unwrap(),
         b"GIF89a-not-really-a-gif"
     );
-    // The 404 falls back to the first tomogram's key image.
-    assert!(out.join("19999/Images/thumbnail.png").exists());
-    assert!(ids_with(&report, "built").contains(&"19999/Images/snapshot.gif".to_string()));
+
+    // No path configured (`null`): the first tomogram's key image.
+    d.edit_config(&format!("thumbnail: {base}/missing.gif"), "thumbnail: null");
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        std::fs::read(out.join("19999/Images/thumbnail.png")).unwrap(),
+        std::fs::read(out.join(
+            "19999/TS_01/Reconstructions/VoxelSpacing13.480/Images/100/key-photo-thumbnail.png"
+        ))
+        .unwrap()
+    );
+    // (The snapshot's key holds its source entry, which the edit changed: rebuilt, same bytes.)
+    assert_eq!(
+        ids_with(&report, "built"),
+        vec![
+            "19999",
+            "19999/Images/snapshot.gif",
+            "19999/Images/thumbnail.png"
+        ]
+    );
 
     // Unchanged server: fresh. A new photo (new Last-Modified and length): rebuilt.
     let (_, again) = d.build(&[]);
@@ -148,5 +185,36 @@ fn dataset_photos_are_downloaded_and_a_404_falls_back() {
     assert_eq!(
         ids_with(&changed, "built"),
         vec!["19999", "19999/Images/snapshot.gif"]
+    );
+}
+
+#[test]
+fn a_photo_in_another_bucket_folder_is_read_beside_input() {
+    let d = Deposition::new();
+    // A real config's path: another bucket, mirrored as a folder beside INPUT.
+    let photo = d.path("cryoetportal-rawdatasets-dev/deposition_key_photos/ds_snapshot.jpg");
+    std::fs::create_dir_all(photo.parent().unwrap()).unwrap();
+    std::fs::write(&photo, b"jpeg bytes").unwrap();
+    d.edit_config(
+        "datasets:\n- metadata:",
+        "dataset_keyphotos:\n- sources:\n  - literal:\n      value:\n        snapshot: cryoetportal-rawdatasets-dev/deposition_key_photos/ds_snapshot.jpg\n        thumbnail: null\ndatasets:\n- metadata:",
+    );
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = d.output();
+    assert_eq!(
+        std::fs::read(out.join("19999/Images/snapshot.jpg")).unwrap(),
+        b"jpeg bytes"
+    );
+    let ds = read_json(&out.join("19999/dataset_metadata.json"));
+    assert_eq!(ds["key_photos"]["snapshot"], "19999/Images/snapshot.jpg");
+    // Its content is its key: an edit rebuilds the photo (and the dataset that lists it).
+    let (_, again) = d.build(&[]);
+    assert_eq!(again["summary"]["built"], 0, "{again}");
+    std::fs::write(&photo, b"other jpeg").unwrap();
+    let (_, changed) = d.build(&[]);
+    assert_eq!(
+        ids_with(&changed, "built"),
+        vec!["19999", "19999/Images/snapshot.jpg"]
     );
 }

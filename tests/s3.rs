@@ -18,7 +18,7 @@ impl Moto {
     pub fn start() -> Moto {
         let (child, endpoint) = crate::common::moto_server::start(&venv_bin("moto_server"));
         let moto = Moto { child, endpoint };
-        for bucket in ["src", "out", "cache"] {
+        for bucket in ["input", "out", "cache"] {
             moto.tool(&["mkbucket", bucket]);
         }
         moto
@@ -61,21 +61,21 @@ impl Drop for Moto {
     }
 }
 
-/// A deposition whose INPUT is also uploaded to `s3://src/dep`.
+/// A deposition whose INPUT is also uploaded to `s3://input` (the bucket its key photos name).
 pub fn s3_deposition(moto: &Moto) -> Deposition {
     let d = Deposition::new();
-    moto.tool(&["upload", d.input().to_str().unwrap(), "s3://src/dep"]);
+    moto.tool(&["upload", d.input().to_str().unwrap(), "s3://input"]);
     d
 }
 
-/// `ingest build CONFIG s3://src/dep s3://out/o --cache s3://cache/c` plus `extra`, with a
+/// `ingest build CONFIG s3://input s3://out/o --cache s3://cache/c` plus `extra`, with a
 /// report at `report`.
 fn s3_build_cmd(moto: &Moto, d: &Deposition, report: &Path, extra: &[&str]) -> Command {
     let config = d.config();
     let mut args = vec![
         "build",
         config.to_str().unwrap(),
-        "s3://src/dep",
+        "s3://input",
         "s3://out/o",
         "--cache",
         "s3://cache/c",
@@ -371,11 +371,12 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
     };
     let plan = load(
         &d.config(),
-        "s3://src/dep",
+        "s3://input",
         "s3://out/o",
         &storage,
         &Default::default(),
         true,
+        Default::default(),
     )
     .unwrap();
 
@@ -391,11 +392,7 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
         bytes[last] ^= 1;
         let other = d.path("replacement");
         std::fs::write(&other, &bytes).unwrap();
-        moto.tool(&[
-            "put",
-            other.to_str().unwrap(),
-            &format!("s3://src/dep/{key}"),
-        ]);
+        moto.tool(&["put", other.to_str().unwrap(), &format!("s3://input/{key}")]);
     }
 
     let opts = BuildOptions {
@@ -416,7 +413,7 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
             assert_eq!(o.status, Status::Failed, "{}: {:?}", o.id, o.reasons);
             let text = o.reasons.join("\n");
             assert!(text.contains("changed since it was listed"), "{text}");
-            assert!(text.contains("s3://src/dep/demo_source/"), "{text}");
+            assert!(text.contains("s3://input/demo_source/"), "{text}");
             assert!(
                 plan.cache.get(&o.id).unwrap().is_none(),
                 "no record for {}",
@@ -465,7 +462,7 @@ fn s3_cache_verify_and_gc_of_superseded_records() {
         "gc",
         "--config",
         config.to_str().unwrap(),
-        "s3://src/dep",
+        "s3://input",
         "s3://out/o",
         "--older-than",
         "0",
@@ -544,7 +541,7 @@ fn a_missing_bucket_fails_naming_the_bucket_and_key() {
     let args = [
         "build",
         config.to_str().unwrap(),
-        "s3://src/dep",
+        "s3://input",
         "s3://no-such-bucket/o",
         "--cache",
         cache.to_str().unwrap(),
@@ -583,7 +580,7 @@ fn an_ome_zarr_source_is_read_from_s3() {
     folder_build(&d);
     copy_membrane_zarrs(&d);
     d.edit_config("annotations:\n", ZARR_MASK_BLOCK);
-    moto.tool(&["upload", d.input().to_str().unwrap(), "s3://src/dep"]);
+    moto.tool(&["upload", d.input().to_str().unwrap(), "s3://input"]);
     let (r, report) = s3_build(&moto, &d, "r.json", &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(ids_with(&report, "built")
@@ -644,4 +641,36 @@ fn shards_share_a_folder_output_through_the_s3_cache() {
     assert!(built_by.values().all(|n| *n == 1), "{built_by:?}");
     assert!(!out.join(".ingest-staging").exists(), "staging left behind");
     assert_same_tree(&out, &folder_build(&d));
+}
+
+#[test]
+fn a_key_photo_in_another_bucket_is_read_with_input_s_credentials() {
+    let moto = Moto::start();
+    let d = s3_deposition(&moto);
+    let photos = d.path("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::write(photos.join("snap.gif"), b"GIF89a-from-another-bucket").unwrap();
+    moto.tool(&["upload", photos.to_str().unwrap(), "s3://cache/photos"]);
+    d.edit_config(
+        "datasets:\n- metadata:",
+        "dataset_keyphotos:\n- sources:\n  - literal:\n      value:\n        snapshot: cache/photos/snap.gif\n        thumbnail: s3://cache/photos/missing.gif\ndatasets:\n- metadata:",
+    );
+    let (r, report) = s3_build(&moto, &d, "r.json", &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("s3://cache/photos/missing.gif was not found (read as an S3 bucket and key: s3://cache/photos/missing.gif)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        ids_with(&report, "failed"),
+        vec!["19999", "19999/Images/thumbnail.png"]
+    );
+    let downloaded = d.path("downloaded");
+    moto.download("s3://out/o", &downloaded);
+    assert_eq!(
+        std::fs::read(downloaded.join("19999/Images/snapshot.gif")).unwrap(),
+        b"GIF89a-from-another-bucket"
+    );
 }

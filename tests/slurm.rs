@@ -68,7 +68,7 @@ fn sbatch_array_builds_each_target_once() {
         .arg(&script)
         .args([
             d.config().to_str().unwrap(),
-            "s3://src/dep",
+            "s3://input",
             "s3://out/o",
             "s3://cache/c",
         ])

@@ -8,6 +8,9 @@
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
+//! - `parity`: the reference's behaviour on real configs and layouts (empty parents, IDs before
+//!   filters, run_name_regex, destination_filter and read-only references, --metadata-only,
+//!   --no-write-mrc/--no-write-zarr, the annotation pre_import cleanup);
 //! - `palette`: the annotation colours against distinctipy itself (test venv);
 //! - `pyramid_parity`: float pyramid levels equal, bit for bit, skimage's `block_reduce` under
 //!   the reference's numpy (the test venv's `reference-numerics`);
@@ -31,6 +34,7 @@ mod keyphotos;
 mod maintenance;
 mod package_samples;
 mod palette;
+mod parity;
 mod pyramid_parity;
 mod s3;
 mod slurm;

@@ -59,7 +59,12 @@ pub fn bench_deposition() -> BenchDeposition {
     )
     .unwrap()
     .replace("max: 6.0", "max: 60.0")
-    .replace("min: -6.0", "min: -60.0");
+    .replace("min: -6.0", "min: -60.0")
+    // Key photos name `bucket/key`; the bench's INPUT folder (its bucket) is `input`.
+    .replace(
+        "dataset_configs/demo_source/key_photos/",
+        "input/demo_source/key_photos/",
+    );
     // The bench has one mask per run: keep the membrane mask, drop the demo's two
     // vesicle blocks over the same label file.
     let config_text = ["vesicle-1", "vesicle-instances-1"]

@@ -36,6 +36,14 @@ pub struct BuildArgs {
     /// discovered, and other kinds' recorded outputs are used as they are.
     #[arg(long, num_args = 1.., value_name = "KIND")]
     pub only: Vec<EntityKind>,
+    /// Build only the targets that write metadata JSON alone: deposition, dataset and run
+    /// metadata, tomogram and tilt-series metadata, annotation metadata (the reference's
+    /// `--import-all-metadata`; with `--only KIND…`, its `--import-KIND-metadata`). Data
+    /// targets are not built; the metadata reads the data already in OUTPUT.
+    #[arg(long)]
+    pub metadata_only: bool,
+    #[command(flatten)]
+    pub volumes: plan::VolumeArgs,
     /// Keep only instances of KIND whose name matches REGEX (anchored at the start).
     #[arg(long, value_name = "KIND=REGEX")]
     pub filter: Vec<String>,
@@ -72,6 +80,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         &args.storage,
         &filters,
         !args.dry_run,
+        args.volumes.formats(),
     )?;
     if shard.is_some() && !plan.cache.is_shared() && !args.dry_run {
         anyhow::bail!(
@@ -82,16 +91,21 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
     let opts = BuildOptions {
         ids: shard.map(|s| crate::graph::shard::select(&plan.targets, s)),
         only: (!args.only.is_empty()).then(|| args.only.iter().copied().collect()),
+        metadata_only: args.metadata_only,
         force: args.force,
         dry_run: args.dry_run,
         jobs: args.jobs.unwrap_or_else(plan::default_jobs),
     };
-    let total = plan
-        .targets
-        .iter()
-        .filter(|t| opts.only.as_ref().is_none_or(|o| o.contains(&t.kind)))
-        .filter(|t| opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id)))
-        .count();
+    let total = plan.targets.iter().filter(|t| opts.selects(t)).count();
+    // The reference's annotation `pre_import`: partial annotation folders go before any
+    // annotation of their voxel spacing builds.
+    for line in crate::entities::cleanup::remove_partial_annotation_folders(
+        &plan.output,
+        plan.targets.iter().filter(|t| opts.selects(t)),
+        args.dry_run,
+    )? {
+        crate::graph::log::warn(&line);
+    }
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(

@@ -134,7 +134,15 @@ fn gc(
     let mut planned = BTreeSet::new();
     let mut cache: Option<Box<dyn Cache>> = None;
     for config in configs {
-        let p = plan::load(config, input, output, storage, &Default::default(), false)?;
+        let p = plan::load(
+            config,
+            input,
+            output,
+            storage,
+            &Default::default(),
+            false,
+            Default::default(),
+        )?;
         planned.extend(p.targets.iter().map(|t| t.id.clone()));
         cache = Some(p.cache);
     }

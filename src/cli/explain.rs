@@ -23,6 +23,9 @@ pub struct ExplainArgs {
     pub pattern: String,
     #[command(flatten)]
     pub storage: plan::StorageArgs,
+    /// The volume formats of the build to explain (they are part of volume targets' keys).
+    #[command(flatten)]
+    pub volumes: plan::VolumeArgs,
 }
 
 /// Runs `ingest explain`.
@@ -37,6 +40,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         &args.storage,
         &Default::default(),
         false,
+        args.volumes.formats(),
     )?;
     let matcher = globset::GlobBuilder::new(&args.pattern)
         .literal_separator(false)

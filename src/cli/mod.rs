@@ -146,6 +146,36 @@ pub mod plan {
         Ok(f)
     }
 
+    /// `--write-mrc/--no-write-mrc`, `--write-zarr/--no-write-zarr` (spec §1): which files the
+    /// volume targets write. They are part of those targets' keys, so `explain` takes them too.
+    #[derive(clap::Args, Debug, Clone, Default)]
+    pub struct VolumeArgs {
+        /// Do not write the `.mrc` of tomograms, tilt series and masks (their metadata still
+        /// names it; key images read the one already in OUTPUT).
+        #[arg(long, overrides_with = "write_mrc")]
+        pub no_write_mrc: bool,
+        /// Write the `.mrc` of volumes (the default).
+        #[arg(long, overrides_with = "no_write_mrc")]
+        pub write_mrc: bool,
+        /// Do not write the `.zarr` of tomograms, tilt series and masks (their metadata reads
+        /// the zarr already in OUTPUT, which must exist).
+        #[arg(long, overrides_with = "write_zarr")]
+        pub no_write_zarr: bool,
+        /// Write the `.zarr` of volumes (the default).
+        #[arg(long, overrides_with = "no_write_zarr")]
+        pub write_zarr: bool,
+    }
+
+    impl VolumeArgs {
+        /// The formats the volume targets write.
+        pub fn formats(&self) -> entities::VolumeFormats {
+            entities::VolumeFormats {
+                mrc: !self.no_write_mrc,
+                zarr: !self.no_write_zarr,
+            }
+        }
+    }
+
     /// Where the cache lives and how to reach S3: shared by every subcommand that plans.
     #[derive(clap::Args, Debug, Clone)]
     pub struct StorageArgs {
@@ -235,6 +265,7 @@ pub mod plan {
         storage: &StorageArgs,
         filters: &NameFilters,
         create_output: bool,
+        volume_formats: entities::VolumeFormats,
     ) -> Result<Plan> {
         let config = crate::config::load(config)?;
         if create_output && !s3::is_s3(output) {
@@ -254,11 +285,16 @@ pub mod plan {
         let input = Store::open_with(input, Role::Input(cache.stat_cache()), &s3_opts)?;
         let output = probe;
         let discovery = entities::discover(&config, &input, &output, filters)?;
+        for w in &discovery.warnings {
+            crate::graph::log::warn(w);
+        }
         let ctx = TargetContext {
             config: &config,
             discovery: &discovery,
             input: &input,
             output: &output,
+            s3: &s3_opts,
+            volume_formats,
         };
         let targets = entities::targets(&ctx)?;
         crate::graph::check_acyclic(&targets)

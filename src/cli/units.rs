@@ -42,6 +42,7 @@ pub fn run(args: PlanArgs) -> Result<ExitCode> {
         &args.storage,
         &Default::default(),
         false,
+        Default::default(),
     )?;
     let outcomes = plan.dry_run(plan::default_jobs());
     let stale: std::collections::HashSet<&str> = outcomes

@@ -179,13 +179,25 @@ pub fn source_target(
     if let Some(Ok(RescaleBasis::Tomogram { object, .. })) = &rescale {
         sources.push(object.clone());
     }
+    let formats = ctx.volume_formats;
     let mut config = json!({
         "source": src_key,
         "shape": a.shape.config_key(),
         "file_format": a.file_format,
         "params": params,
         "voxel_spacing": vs,
-        "outputs": planned.files.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        // What is written (`--no-write-mrc/--no-write-zarr` drop a mask's mrc or zarr; its
+        // metadata lists both either way).
+        "outputs": planned
+            .files
+            .iter()
+            .filter(|(_, format)| match *format {
+                "zarr" => formats.zarr,
+                "mrc" => formats.mrc,
+                _ => true,
+            })
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>(),
     });
     if let Some(v) = crate::formats::points::reader_version(&a.file_format) {
         config["reader_version"] = json!(v);
@@ -266,7 +278,9 @@ pub fn source_target(
                     Some(basis) => Some(rescale_target(io, basis, vs, &what)?),
                 };
                 let volume = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr, &listed)?;
-                convert_mask(io, &volume, &name, shape, &params, vs, target, &files)
+                convert_mask(
+                    io, &volume, &name, shape, &params, vs, target, &files, formats,
+                )
             }
         }
     });
@@ -276,6 +290,7 @@ pub fn source_target(
         config,
         sources,
         deps: Vec::new(),
+        metadata: false,
         action,
     }))
 }
@@ -407,6 +422,7 @@ fn convert_mask(
     vs: f64,
     rescale_to: Option<[usize; 3]>,
     files: &[(String, &'static str)],
+    formats: super::VolumeFormats,
 ) -> Result<(), BuildError> {
     let kind = if shape == AnnotationShape::InstanceSegmentationMask {
         VolumeKind::InstanceMask
@@ -434,6 +450,8 @@ fn convert_mask(
     let mut opts = VolumeOptions::new(stem.clone());
     opts.voxel_spacing = Some(vs);
     opts.rescale_to = rescale_to;
+    opts.write_mrc = formats.mrc;
+    opts.write_zarr = formats.zarr;
     let out =
         volume::standardize(&source.source(), name, kind, &opts, &scratch).map_err(invalid)?;
     // The reference drops a mask whose *source* lacks the label (or any voxel ≥ 1). Without a
@@ -458,8 +476,11 @@ fn convert_mask(
     if !valid {
         return Ok(());
     }
-    let (zarr_key, mrc_key) = (&files[0].0, &files[1].0);
-    super::volumes::record_volume_outputs(io, &out, &stem, zarr_key, mrc_key, name, Some(&scratch))
+    let keys = (
+        formats.zarr.then_some(files[0].0.as_str()),
+        formats.mrc.then_some(files[1].0.as_str()),
+    );
+    super::volumes::record_volume_outputs(io, &out, &stem, keys, name, &scratch)
 }
 
 /// The metadata target of the annotation block that instance `idx` belongs to: `{prefix}.json`
@@ -545,6 +566,7 @@ pub fn metadata_target(ctx: &TargetContext<'_>, idx: usize) -> TargetSpec {
         config,
         sources: Vec::new(),
         deps,
+        metadata: true,
         action,
     }
 }

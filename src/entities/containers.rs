@@ -79,6 +79,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         config,
         sources: Vec::new(),
         deps: Vec::new(),
+        metadata: true,
         action,
     }))
 }

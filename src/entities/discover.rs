@@ -19,6 +19,9 @@ use std::collections::BTreeMap;
 pub struct Discovery {
     /// The instances; [`Instance::parent`] indexes into this list.
     pub instances: Vec<Instance>,
+    /// Problems that did not stop the walk, e.g. a dataset under which the run blocks found
+    /// nothing (the reference goes on with the other parents); printed by the CLI.
+    pub warnings: Vec<String>,
 }
 
 /// A discovery failure, named by config file, block and source.
@@ -109,6 +112,11 @@ struct Walk<'a> {
     legacy_maps: Vec<(&'static str, BTreeMap<String, String>)>,
     ids: IdRegistry,
     out: Discovery,
+    /// Instances found per kind before the CLI name filters (a kind that found nothing under
+    /// every parent is an error, under some parents a warning).
+    found_counts: BTreeMap<EntityKind, usize>,
+    /// The first "found nothing" message per kind, for the error when it found nothing at all.
+    first_empty: BTreeMap<EntityKind, DiscoverError>,
 }
 
 /// Walks the entity tree of `config` over INPUT and OUTPUT.
@@ -173,8 +181,20 @@ pub fn discover(
         legacy_maps,
         ids: IdRegistry::default(),
         out: Discovery::default(),
+        found_counts: BTreeMap::new(),
+        first_empty: BTreeMap::new(),
     };
     walk.visit_kind(EntityKind::Deposition, None)?;
+    // A kind that found nothing anywhere is a broken config (a wrong glob or source prefix),
+    // not a parent that happens to be empty.
+    let mut first_empty = std::mem::take(&mut walk.first_empty);
+    for kind in [EntityKind::Dataset, EntityKind::Run] {
+        if walk.found_counts.get(&kind).copied().unwrap_or(0) == 0 {
+            if let Some(e) = first_empty.remove(&kind) {
+                return Err(e);
+            }
+        }
+    }
     Ok(walk.out)
 }
 
@@ -263,6 +283,7 @@ impl<'a> Walk<'a> {
                     output: self.output,
                     source_prefix: &self.config.standardization.source_prefix,
                     vars: &vars,
+                    kind,
                 };
                 let results = finders::find(&source.finder, &ctx)
                     .and_then(|r| finders::apply_exclude(r, &source.exclude))
@@ -279,6 +300,7 @@ impl<'a> Walk<'a> {
             }
         }
         let mut instances = Vec::new();
+        *self.found_counts.entry(kind).or_insert(0) += found.len();
         if found.is_empty() {
             if matches!(
                 kind,
@@ -289,13 +311,21 @@ impl<'a> Walk<'a> {
                     let i = &self.out.instances[p];
                     format!(" under {} `{}`", i.kind, i.name)
                 });
-                return Err(self.err(
+                let e = self.err(
                     kind.plural_key().to_string(),
                     format!(
                         "found no {kind}{parent_name}: check the sources' globs against INPUT/{}",
                         self.config.standardization.source_prefix
                     ),
-                ));
+                );
+                // With no deposition there is nothing to walk; an empty dataset (or run
+                // listing under one dataset) is reported, and the walk goes on, as the
+                // reference's does.
+                if kind == EntityKind::Deposition {
+                    return Err(e);
+                }
+                self.out.warnings.push(e.to_string());
+                self.first_empty.entry(kind).or_insert(e);
             }
             instances.extend(default_instances(kind, parent));
         } else {
@@ -311,6 +341,9 @@ impl<'a> Walk<'a> {
         }
         let mut kept = Vec::new();
         for mut inst in instances {
+            // IDs first, as the reference's importers take theirs when the finder makes them:
+            // a run filtered to some names numbers them as the whole run does.
+            self.assign_id(&mut inst)?;
             let allowed = self
                 .filters
                 .allows(kind, &inst.name)
@@ -318,7 +351,6 @@ impl<'a> Walk<'a> {
             if !allowed {
                 continue;
             }
-            self.assign_id(&mut inst)?;
             inst.output_dir = self.output_dir(&inst);
             self.add_own_vars(&mut inst);
             kept.push(inst);
@@ -387,6 +419,43 @@ impl<'a> Walk<'a> {
                 path = None;
             }
         }
+        if matches!(kind, EntityKind::Tomogram | EntityKind::Tiltseries)
+            && first.in_destination
+            && path
+                .as_deref()
+                .is_some_and(|p| p.ends_with("metadata.json"))
+        {
+            // A reference to a volume already in the destination (destination_filter, or a
+            // destination_glob to its JSON): named by the JSON's `omezarr_dir`, as the
+            // reference's `get_name_and_path`; it keeps the config metadata.
+            let key = path.clone().unwrap_or_default();
+            let bytes = self
+                .output
+                .read(&key)
+                .map_err(|e| self.err(place.clone(), e))?;
+            let json: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                self.err(
+                    place.clone(),
+                    format!("{}: {e}", self.output.describe(&key)),
+                )
+            })?;
+            name = json
+                .get("omezarr_dir")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .ok_or_else(|| {
+                    self.err(
+                        place.clone(),
+                        format!(
+                            "{}: no `omezarr_dir` to name the referenced {kind} by",
+                            self.output.describe(&key)
+                        ),
+                    )
+                })?;
+        }
+        if kind == EntityKind::Run && name.is_empty() {
+            name = self.run_name_from_path(&place, path.as_deref())?;
+        }
         if kind == EntityKind::VoxelSpacing {
             let raw = if name.contains('{') {
                 let expanded = self
@@ -435,6 +504,39 @@ impl<'a> Walk<'a> {
         })
     }
 
+    /// The legacy `standardization_config.run_name_regex` (spec §3.3): a run whose finder gave
+    /// it no name is named by group 1 of the regex on its path's basename.
+    fn run_name_from_path(&self, place: &str, path: Option<&str>) -> Result<String, DiscoverError> {
+        let field = "standardization_config.run_name_regex";
+        let Some(pattern) = &self.config.standardization.run_name_regex else {
+            return Err(self.err(
+                place.to_string(),
+                format!("a run was found with an empty name ({}); set {field} to name it from its path, or fix the source's name_regex", path.unwrap_or("no path")),
+            ));
+        };
+        let Some(path) = path.filter(|p| !p.is_empty()) else {
+            return Err(self.err(
+                place.to_string(),
+                format!(
+                    "a run was found with an empty name and no path for {field} to name it from"
+                ),
+            ));
+        };
+        let re =
+            finders::compile_match(field, pattern).map_err(|e| self.err(place.to_string(), e))?;
+        let base = basename(path);
+        let name = re
+            .first_group(base)
+            .map_err(|e| self.err(place.to_string(), e))?
+            .filter(|n| !n.is_empty());
+        name.ok_or_else(|| {
+            self.err(
+                place.to_string(),
+                format!("{field} `{pattern}` gives no name for `{base}` (found by the run's source, path {path})"),
+            )
+        })
+    }
+
     fn run_row(&self, parent: Option<usize>) -> Option<indexmap::IndexMap<String, String>> {
         let run = parent.and_then(|p| self.out.ancestor(p, EntityKind::Run))?;
         self.run_map.as_ref()?.row(&run.name).cloned()
@@ -453,6 +555,23 @@ impl<'a> Walk<'a> {
             return Ok(());
         };
         let place = format!("{} `{}`", inst.kind, inst.name);
+        if inst.in_destination
+            && matches!(
+                inst.kind,
+                EntityKind::Alignment | EntityKind::Tomogram | EntityKind::Tiltseries
+            )
+        {
+            // A referenced alignment, tomogram or tilt series keeps its folder number (the
+            // reference recomputes a tomogram's from the config metadata, which may differ), and
+            // takes no new number.
+            if let Some(path) = &inst.path {
+                let folder = path.rsplit('/').nth(1).unwrap_or_default();
+                if let Ok(id) = folder.parse() {
+                    inst.id = Some(id);
+                    return Ok(());
+                }
+            }
+        }
         let dep_name = self
             .out
             .ancestor(parent, EntityKind::Deposition)
@@ -519,16 +638,6 @@ impl<'a> Walk<'a> {
             }
             _ => Ok(None),
         };
-        if let (EntityKind::Alignment, true) = (inst.kind, inst.in_destination) {
-            // A referenced alignment keeps its folder number.
-            if let Some(path) = &inst.path {
-                let folder = path.rsplit('/').nth(1).unwrap_or_default();
-                if let Ok(id) = folder.parse() {
-                    inst.id = Some(id);
-                    return Ok(());
-                }
-            }
-        }
         inst.id = result.map_err(|e| self.err(place, e))?;
         Ok(())
     }

@@ -152,6 +152,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         config,
         sources,
         deps: Vec::new(),
+        metadata: false,
         action,
     }))
 }

@@ -88,6 +88,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<TargetSpec, BuildEr
         config,
         sources,
         deps,
+        metadata: false,
         action,
     })
 }

@@ -109,6 +109,27 @@ impl<'a> BuildIo<'a> {
         Ok(())
     }
 
+    /// Copies an object of another store (a key photo in another bucket) to an output key,
+    /// verifying it is the object the plan saw.
+    ///
+    /// # Errors
+    /// [`StorageError::Changed`] when the object changed since it was seen; I/O errors.
+    pub fn copy_from(
+        &mut self,
+        store: &Store,
+        source: &ObjectInfo,
+        key: &str,
+    ) -> Result<(), BuildError> {
+        let path = self.staging.path_for(key)?;
+        let digest = store.copy_checked(source, &path)?;
+        self.outputs.push(OutputEntry {
+            key: key.to_string(),
+            digest,
+            size: source.size,
+        });
+        Ok(())
+    }
+
     /// Reads a source object, verifying it is the object the plan listed.
     ///
     /// # Errors

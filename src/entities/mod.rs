@@ -7,6 +7,7 @@
 
 mod alignment;
 pub mod annotations;
+pub mod cleanup;
 mod containers;
 mod discover;
 mod files;
@@ -82,6 +83,29 @@ pub struct TargetContext<'a> {
     pub input: &'a Store,
     /// OUTPUT.
     pub output: &'a Store,
+    /// How to reach S3 for objects outside INPUT (key photos in other buckets).
+    pub s3: &'a crate::storage::S3Options,
+    /// The `build --write-mrc/--write-zarr` choices for volumes.
+    pub volume_formats: VolumeFormats,
+}
+
+/// Which files volume targets write (`build --no-write-mrc`, `--no-write-zarr`; spec §1). The
+/// metadata names both either way; without the zarr it reads the one already in OUTPUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeFormats {
+    /// Write `{prefix}.mrc`.
+    pub mrc: bool,
+    /// Write `{prefix}.zarr`.
+    pub zarr: bool,
+}
+
+impl Default for VolumeFormats {
+    fn default() -> Self {
+        VolumeFormats {
+            mrc: true,
+            zarr: true,
+        }
+    }
 }
 
 /// The instances that make one target for a whole group, found in one pass: the first frame

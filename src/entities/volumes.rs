@@ -97,10 +97,23 @@ pub fn tomogram_targets(
         fixed,
         vec![volume.id.clone()],
         |_, _| Ok(Map::new()),
-    );
+    )?;
 
     let overlays = super::annotations::key_image_overlays(ctx, idx);
-    let images = key_images_target(&paths, &images_dir, &volume.id, inst, overlays);
+    let mut images = key_images_target(&paths, &images_dir, &volume.id, inst, overlays);
+    if !ctx.volume_formats.mrc {
+        // The key images read MRCs this build does not write: the ones already in OUTPUT.
+        let mut read = vec![paths.mrc.clone()];
+        if let Some(overlays) = images.config.get("overlays").and_then(Value::as_array) {
+            read.extend(
+                overlays
+                    .iter()
+                    .filter(|o| o["kind"] == "mask")
+                    .filter_map(|o| o["read"].as_str().map(String::from)),
+            );
+        }
+        images.config["mrc_from_destination"] = destination_fingerprints(ctx, &read)?;
+    }
     Ok(vec![volume, meta, images])
 }
 
@@ -203,7 +216,7 @@ pub fn tiltseries_targets(
             );
             Ok(extra)
         },
-    );
+    )?;
     Ok(vec![volume, meta])
 }
 
@@ -277,11 +290,17 @@ fn volume_target(
         .ok_or_else(|| invalid(format!("{} {} has no source volume", inst.kind, inst.name)))?;
     let sources = ctx.input.list_files(&src_key)?;
     let is_zarr = inst.is_dir || src_key.contains(".zarr");
+    let formats = ctx.volume_formats;
+    // The files written are the key's `outputs`: a build without one of them keys differently.
+    let written: Vec<&String> = [(formats.zarr, &paths.zarr), (formats.mrc, &paths.mrc)]
+        .into_iter()
+        .filter_map(|(on, k)| on.then_some(k))
+        .collect();
     let config = json!({
         "source": src_key,
         "kind": format!("{kind:?}"),
         "voxel_spacing": voxel_spacing,
-        "outputs": [paths.zarr, paths.mrc],
+        "outputs": written,
         "writer_version": volume::WRITER_VERSION,
     });
     let (zarr_key, mrc_key) = (paths.zarr.clone(), paths.mrc.clone());
@@ -295,18 +314,19 @@ fn volume_target(
     let listed = sources.clone();
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
         let name = io.input.describe(&src_key);
-        let zarr_dir = io.stage_folder(&zarr_key)?;
-        io.stage_folder(&mrc_key)?;
-        let staging_dir = zarr_dir
-            .parent()
-            .expect("zarr key has a folder")
-            .to_path_buf();
         let mut opts = VolumeOptions::new(stem.clone());
         opts.voxel_spacing = voxel_spacing;
+        opts.write_mrc = formats.mrc;
+        opts.write_zarr = formats.zarr;
+        let scratch = io.scratch()?;
         let opened = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr, &listed)?;
-        let outputs = volume::standardize(&opened.source(), &name, kind, &opts, &staging_dir)
-            .map_err(invalid)?;
-        record_volume_outputs(io, &outputs, &stem, &zarr_key, &mrc_key, &name, None)
+        let outputs =
+            volume::standardize(&opened.source(), &name, kind, &opts, &scratch).map_err(invalid)?;
+        let keys = (
+            formats.zarr.then_some(zarr_key.as_str()),
+            formats.mrc.then_some(mrc_key.as_str()),
+        );
+        record_volume_outputs(io, &outputs, &stem, keys, &name, &scratch)
     });
     Ok(TargetSpec {
         id: paths.prefix.clone(),
@@ -314,57 +334,61 @@ fn volume_target(
         config,
         sources,
         deps: Vec::new(),
+        metadata: false,
         action,
     })
 }
 
-/// Records the `{stem}.zarr` folder and `{stem}.mrc` file a volume conversion wrote as outputs
-/// `zarr_key` and `mrc_key`, with their digests. When they were written in a scratch folder,
-/// they are moved into the staging area first.
+/// Records the `{stem}.zarr` folder and `{stem}.mrc` file a volume conversion wrote in
+/// `scratch` as outputs `zarr_key` and `mrc_key` (`None`: that format is not written), moving
+/// them into the staging area.
 ///
 /// # Errors
-/// No MRC among the written files; staging I/O errors.
+/// A format asked for that was not written; staging I/O errors.
 pub(crate) fn record_volume_outputs(
     io: &mut BuildIo<'_>,
     outputs: &volume::VolumeOutputs,
     stem: &str,
-    zarr_key: &str,
-    mrc_key: &str,
+    (zarr_key, mrc_key): (Option<&str>, Option<&str>),
     name: &str,
-    scratch: Option<&std::path::Path>,
+    scratch: &std::path::Path,
 ) -> Result<(), BuildError> {
-    let zarr_prefix = format!("{stem}.zarr/");
-    let mut zarr_files = Vec::new();
-    let mut zarr_size = 0;
-    for f in &outputs.files {
-        if let Some(rel) = f.path.strip_prefix(&zarr_prefix) {
-            zarr_files.push((rel.to_string(), f.blake3.clone()));
-            zarr_size += f.size;
+    if let Some(zarr_key) = zarr_key {
+        let zarr_prefix = format!("{stem}.zarr/");
+        let mut zarr_files = Vec::new();
+        let mut zarr_size = 0;
+        for f in &outputs.files {
+            if let Some(rel) = f.path.strip_prefix(&zarr_prefix) {
+                zarr_files.push((rel.to_string(), f.blake3.clone()));
+                zarr_size += f.size;
+            }
         }
+        if zarr_files.is_empty() {
+            return Err(invalid(format!("{name}: no zarr was written")));
+        }
+        io.adopt(&scratch.join(format!("{stem}.zarr")), zarr_key)?;
+        io.record_folder(zarr_key, zarr_files, zarr_size);
     }
-    if let Some(dir) = scratch {
-        io.adopt(&dir.join(format!("{stem}.zarr")), zarr_key)?;
+    if let Some(mrc_key) = mrc_key {
+        let mrc = outputs
+            .files
+            .iter()
+            .find(|f| f.path == format!("{stem}.mrc"))
+            .ok_or_else(|| invalid(format!("{name}: no MRC was written")))?;
+        io.adopt(&scratch.join(format!("{stem}.mrc")), mrc_key)?;
+        io.record_file(mrc_key, &mrc.blake3, mrc.size);
     }
-    io.record_folder(zarr_key, zarr_files, zarr_size);
-    let mrc = outputs
-        .files
-        .iter()
-        .find(|f| f.path == format!("{stem}.mrc"))
-        .ok_or_else(|| invalid(format!("{name}: no MRC was written")))?;
-    if let Some(dir) = scratch {
-        io.adopt(&dir.join(format!("{stem}.mrc")), mrc_key)?;
-    }
-    io.record_file(mrc_key, &mrc.blake3, mrc.size);
     Ok(())
 }
 
-/// The run's first tomogram, in discovery order: where `volume_dimension` comes from when an
-/// alignment's config lacks it (alignment metadata, mask rescaling).
+/// The run's first tomogram with a source, in discovery order: where `volume_dimension` comes
+/// from when an alignment's config lacks it (alignment metadata, mask rescaling). A tomogram
+/// referenced in the destination has no source volume to read a header from.
 pub(crate) fn first_tomogram(d: &super::Discovery, run_idx: usize) -> Option<&Instance> {
     d.descendants(run_idx, EntityKind::Tomogram)
         .into_iter()
-        .next()
         .map(|t| &d.instances[t])
+        .find(|t| !t.in_destination)
 }
 
 /// A tomogram's source path and its voxel spacing (the parent's name; 0 when unparsable).
@@ -391,6 +415,44 @@ pub(crate) fn tomogram_dimension_zyx(
     let vs = volume::round3(voxel_spacing);
     let s = header.size;
     Ok([s.z, s.y, s.x].map(|n| vs * n as f64))
+}
+
+/// Fingerprints of outputs that a target reads from OUTPUT without building them (a build
+/// with `--no-write-mrc` or `--no-write-zarr`), for its key: `null` for one that is absent
+/// (the target then fails when it reads it).
+///
+/// # Errors
+/// Listing errors on OUTPUT.
+fn destination_fingerprints(ctx: &TargetContext<'_>, keys: &[String]) -> Result<Value, BuildError> {
+    let mut out = Vec::new();
+    for k in keys {
+        out.push(json!({"key": k, "found": ctx.output.head(k)?}));
+    }
+    Ok(Value::Array(out))
+}
+
+/// The zarr metadata files that a volume's metadata reads (`.zattrs` and each level's
+/// `.zarray`), found in OUTPUT, for a build that does not write the zarr.
+///
+/// # Errors
+/// Listing or reading errors on OUTPUT.
+fn destination_zarr_fingerprints(ctx: &TargetContext<'_>, zarr: &str) -> Result<Value, BuildError> {
+    let attrs_key = format!("{zarr}/.zattrs");
+    let mut keys = vec![attrs_key.clone()];
+    if ctx.output.head(&attrs_key)?.is_some() {
+        let attrs: Value =
+            serde_json::from_slice(&ctx.output.read(&attrs_key)?).unwrap_or(Value::Null);
+        if let Some(datasets) = attrs
+            .pointer("/multiscales/0/datasets")
+            .and_then(Value::as_array)
+        {
+            for ds in datasets {
+                let path = ds.get("path").and_then(Value::as_str).unwrap_or("0");
+                keys.push(format!("{zarr}/{path}/.zarray"));
+            }
+        }
+    }
+    destination_fingerprints(ctx, &keys)
 }
 
 /// What the metadata of a volume reads back from its written zarr (spec §6.5).
@@ -456,7 +518,7 @@ fn metadata_target(
     fixed: Value,
     deps: Vec<String>,
     extra: impl Fn(&BuildIo<'_>, f64) -> Result<Map<String, Value>, BuildError> + Send + Sync + 'static,
-) -> TargetSpec {
+) -> Result<TargetSpec, BuildError> {
     let inst = &ctx.discovery.instances[idx];
     let dep_value = super::containers::deposition_name_value(ctx, idx);
     let key = format!("{}/{file}", paths.dir);
@@ -468,9 +530,23 @@ fn metadata_target(
         "fields": fixed,
         "deposition_id_default": dep_value,
     });
+    let mut config = config;
+    let from_destination = !ctx.volume_formats.zarr;
+    if from_destination {
+        // `--no-write-zarr`: the metadata reads the zarr already in OUTPUT (spec §1).
+        config["zarr_from_destination"] = destination_zarr_fingerprints(ctx, &paths.zarr)?;
+    }
     let (zarr, mrc) = (paths.zarr.clone(), paths.mrc.clone());
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let written = read_written_volume(io, &zarr)?;
+        let written = read_written_volume(io, &zarr).map_err(|e| {
+            if from_destination {
+                invalid(format!(
+                    "{e} (with --no-write-zarr the metadata reads the zarr already in OUTPUT)"
+                ))
+            } else {
+                e
+            }
+        })?;
         let mut doc = Map::new();
         doc.insert("scales".into(), json!(written.scales));
         doc.insert("size".into(), json!(written.scales.first()));
@@ -482,14 +558,15 @@ fn metadata_target(
         doc.extend(extra(io, written.level0_spacing)?);
         io.write_metadata(&key, &metadata, Value::Object(doc), &dep_value)
     });
-    TargetSpec {
+    Ok(TargetSpec {
         id: paths.dir.clone(),
         kind: inst.kind,
         config,
         sources: Vec::new(),
         deps,
+        metadata: true,
         action,
-    }
+    })
 }
 
 /// The four key images of a tomogram, from the 40 central sections of its written MRC (the
@@ -576,6 +653,7 @@ fn key_images_target(
         config,
         sources: Vec::new(),
         deps,
+        metadata: false,
         action,
     }
 }

@@ -70,6 +70,17 @@ pub enum FinderError {
     /// A finder kind that this build does not implement.
     #[error("finder `{0}` is not supported yet")]
     Unsupported(&'static str),
+    /// `destination_filter` on a kind whose metadata has no numbered folder to search.
+    #[error("destination_filter finds tomograms and tilt series only, not {0}")]
+    DestinationFilterKind(crate::EntityKind),
+    /// A metadata JSON that `destination_filter` read does not parse.
+    #[error("{location}: {reason}")]
+    DestinationMetadata {
+        /// The JSON file.
+        location: String,
+        /// Why it does not parse.
+        reason: String,
+    },
 }
 
 /// What a finder needs to know about where it runs.
@@ -82,6 +93,8 @@ pub struct FinderContext<'a> {
     pub source_prefix: &'a str,
     /// Template variables of the parent instances.
     pub vars: &'a GlobVars,
+    /// The kind being found (`destination_filter` searches that kind's metadata folders).
+    pub kind: crate::EntityKind,
 }
 
 /// Compiles a Python-`re.match`-style pattern (anchored at the start only).
@@ -234,7 +247,7 @@ pub fn find(finder: &Finder, ctx: &FinderContext<'_>) -> Result<Vec<Found>, Find
             }
             Ok(out)
         }
-        Finder::DestinationFilter { .. } => Err(FinderError::Unsupported("destination_filter")),
+        Finder::DestinationFilter { filters } => destination_filter(ctx, filters),
         // An annotation source's glob: `glob_string` finds like a source_glob with the default
         // regexes (name = basename), `glob_strings` like a source_multi_glob (name = key).
         Finder::Annotation(a) => match &a.glob {
@@ -248,6 +261,104 @@ pub fn find(finder: &Finder, ctx: &FinderContext<'_>) -> Result<Vec<Found>, Find
                 },
                 ctx,
             ),
+        },
+    }
+}
+
+/// `destination_filter` (spec §4.1, §4.3): every `*metadata.json` in the kind's numbered
+/// folders under the parent's output folder whose JSON passes every rule. Each result is named
+/// by its key and points at it; discovery turns it into a read-only reference (spec §4.4).
+fn destination_filter(
+    ctx: &FinderContext<'_>,
+    filters: &[crate::config::DestinationFilterRule],
+) -> Result<Vec<Found>, FinderError> {
+    let folders = match ctx.kind {
+        crate::EntityKind::Tomogram => "{voxel_spacing_output_path}/Tomograms/*",
+        crate::EntityKind::Tiltseries => "{run_output_path}/TiltSeries/*",
+        other => return Err(FinderError::DestinationFilterKind(other)),
+    };
+    let glob = format!("{}/*metadata.json", format_template(folders, ctx.vars)?);
+    let glob = glob.trim_start_matches('/').to_string();
+    let mut out = Vec::new();
+    for m in ctx.output.glob(&GlobPattern::new(&glob)?)? {
+        if m.is_dir {
+            continue;
+        }
+        let bytes = ctx.output.read(&m.key)?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| FinderError::DestinationMetadata {
+                location: ctx.output.describe(&m.key),
+                reason: e.to_string(),
+            })?;
+        if filters
+            .iter()
+            .all(|f| metadata_matches(&json, &f.key, &f.value))
+        {
+            out.push(Found {
+                name: m.key.clone(),
+                path: Some(m.key),
+                in_destination: true,
+                is_dir: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The reference's rule (spec §4.3): walk `key` through the JSON, a dict by its field, a list
+/// by collecting that field of its dict items, stopping at a falsy value; then `expected in
+/// value` for a list, else `value == expected` (Python equality).
+pub fn metadata_matches(
+    metadata: &serde_json::Value,
+    key: &[String],
+    expected: &serde_json::Value,
+) -> bool {
+    use serde_json::Value;
+    let mut value = metadata.clone();
+    for part in key {
+        value = match &value {
+            Value::Object(m) => m.get(part).cloned().unwrap_or(Value::Null),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .filter_map(|v| {
+                        v.as_object()
+                            .map(|o| o.get(part).cloned().unwrap_or(Value::Null))
+                    })
+                    .collect(),
+            ),
+            // Python iterates a string's characters (none is a dict); a number raises there.
+            Value::String(_) => Value::Array(Vec::new()),
+            _ => return false,
+        };
+        if !crate::metadata::is_truthy(&value) {
+            break;
+        }
+    }
+    match &value {
+        Value::Array(items) => items.iter().any(|v| py_eq(v, expected)),
+        v => py_eq(v, expected),
+    }
+}
+
+/// Python `==` on JSON values: numbers by value (`1 == 1.0`), booleans as 0 and 1.
+fn py_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let num = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
+        }
+        _ => match (num(a), num(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
         },
     }
 }
@@ -375,6 +486,50 @@ mod tests {
         .unwrap();
         let names: Vec<_> = kept.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["xTS_1", "TS_10"]);
+    }
+
+    #[test]
+    fn destination_filter_rules_follow_the_reference() {
+        use serde_json::json;
+        let md = json!({
+            "authors": [{"name": {"initial": "A"}}, {"name": {"first": "Bob"}}],
+            "processing": "raw",
+            "voxel_spacing": 13.48,
+            "count": 0,
+            "tags": ["a", "b"],
+        });
+        let key = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(metadata_matches(
+            &md,
+            &key(&["authors", "name", "first"]),
+            &json!("Bob")
+        ));
+        assert!(!metadata_matches(
+            &md,
+            &key(&["authors", "name", "first"]),
+            &json!("Al")
+        ));
+        assert!(metadata_matches(&md, &key(&["processing"]), &json!("raw")));
+        assert!(metadata_matches(
+            &md,
+            &key(&["voxel_spacing"]),
+            &json!(13.48)
+        ));
+        assert!(metadata_matches(&md, &key(&["tags"]), &json!("b")));
+        // A missing key stops at None, which equals only null.
+        assert!(!metadata_matches(
+            &md,
+            &key(&["missing", "deeper"]),
+            &json!("x")
+        ));
+        assert!(metadata_matches(
+            &md,
+            &key(&["missing", "deeper"]),
+            &json!(null)
+        ));
+        // A falsy value stops the walk and is compared itself (Python: 0 == False).
+        assert!(metadata_matches(&md, &key(&["count", "x"]), &json!(0)));
+        assert!(metadata_matches(&md, &key(&["count"]), &json!(false)));
     }
 
     #[test]

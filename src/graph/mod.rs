@@ -33,6 +33,9 @@ pub struct TargetSpec {
     pub sources: Vec<ObjectInfo>,
     /// Ids of targets whose outputs it reads.
     pub deps: Vec<String>,
+    /// Whether it writes only a metadata JSON (deposition, dataset, run, tomogram, tilt-series
+    /// and annotation metadata): what `build --metadata-only` selects.
+    pub metadata: bool,
     /// The build step.
     pub action: Action,
 }
@@ -42,6 +45,8 @@ pub struct TargetSpec {
 pub struct BuildOptions {
     /// Build only these kinds (others are used from the cache). `None`: every kind.
     pub only: Option<BTreeSet<EntityKind>>,
+    /// Build only the targets that write metadata JSON alone ([`TargetSpec::metadata`]).
+    pub metadata_only: bool,
     /// Run only the targets with these ids (a shard's share). `None`: every target.
     pub ids: Option<BTreeSet<String>>,
     /// Rebuild every selected target.
@@ -50,6 +55,15 @@ pub struct BuildOptions {
     pub dry_run: bool,
     /// Worker threads.
     pub jobs: usize,
+}
+
+impl BuildOptions {
+    /// Whether a target is in this run's selection (`--only`, `--metadata-only`, the shard).
+    pub fn selects(&self, t: &TargetSpec) -> bool {
+        self.only.as_ref().is_none_or(|o| o.contains(&t.kind))
+            && (!self.metadata_only || t.metadata)
+            && self.ids.as_ref().is_none_or(|ids| ids.contains(&t.id))
+    }
 }
 
 /// The fate of one target in a run.
@@ -376,9 +390,7 @@ impl Run<'_> {
     /// Runs target `i`, whose planned dependencies have all settled.
     fn run_target(&self, i: usize) {
         let t = &self.targets[i];
-        let selected = self.opts.only.as_ref().is_none_or(|o| o.contains(&t.kind))
-            && self.opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id));
-        if !selected {
+        if !self.opts.selects(t) {
             return;
         }
         let deps: HashMap<String, Settled> = {
@@ -516,6 +528,7 @@ mod tests {
             config: serde_json::Value::Null,
             sources: vec![],
             deps: deps.iter().map(|d| d.to_string()).collect(),
+            metadata: false,
             action: Arc::new(|_| Ok(())),
         }
     }

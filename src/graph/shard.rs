@@ -149,6 +149,7 @@ mod tests {
             config: serde_json::Value::Null,
             sources: vec![],
             deps: deps.iter().map(|d| d.to_string()).collect(),
+            metadata: false,
             action: Arc::new(|_| Ok(())),
         }
     }

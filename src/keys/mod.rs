@@ -43,9 +43,12 @@ pub fn kind_version(kind: EntityKind) -> u32 {
     match kind {
         Deposition | Dataset | Run | Gain | CollectionMetadata | Frame | Tiltseries | Ctf
         | Rawtilt | Alignment | IdentifiedObject | VoxelSpacing | Annotation | AnnotationViz
-        | Tomogram | VizConfig | DatasetKeyphoto | DepositionKeyphoto => 1,
+        | Tomogram | VizConfig => 1,
         // 2: annotation overlays (visualization-default masks and points) are drawn.
         KeyImage => 2,
+        // 2: configured paths are `bucket/key` (not keys of INPUT), a configured photo that is
+        // not found fails instead of falling back, and sources are keyed by the configured path.
+        DatasetKeyphoto | DepositionKeyphoto => 2,
     }
 }
 

@@ -291,6 +291,37 @@ impl Store {
         }
     }
 
+    /// Deletes the folder `key` and everything under it; returns how many files it held. On
+    /// S3 the objects listed under exactly `key/` are deleted one by one, by their literal keys
+    /// (so `123` never touches `1234`).
+    ///
+    /// # Errors
+    /// I/O and request errors, naming the folder.
+    pub fn remove_folder(&self, key: &str) -> Result<usize> {
+        let key = key.trim_end_matches('/');
+        match self {
+            Store::Local(s) => {
+                let path = s.path_of(key);
+                let count = walkdir_count(&path);
+                match std::fs::remove_dir_all(&path) {
+                    Ok(()) => Ok(count),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+                    Err(source) => Err(StorageError::Io {
+                        location: path.display().to_string(),
+                        source,
+                    }),
+                }
+            }
+            Store::S3(s) => {
+                let objects = s.list_live(&format!("{key}/"))?;
+                for o in &objects {
+                    s.delete(&o.key)?;
+                }
+                Ok(objects.len())
+            }
+        }
+    }
+
     /// Starts a staging area for one target's outputs. Nothing is visible at the output paths
     /// until [`Staging::publish`].
     ///
@@ -322,6 +353,23 @@ impl Store {
             Store::S3(_) => None,
         }
     }
+}
+
+/// Files under a local folder (0 when it cannot be read).
+fn walkdir_count(path: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                walkdir_count(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 /// An object opened for ranged reads; a [`ByteSource`](crate::formats::mrc::ByteSource).

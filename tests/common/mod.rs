@@ -67,11 +67,15 @@ impl Deposition {
             1,
         )
         .unwrap();
-        std::fs::copy(
-            repo().join("dataset_configs/demo.yaml"),
-            dir.path().join("config.yaml"),
-        )
-        .unwrap();
+        // Key photos are named `bucket/key`: the demo's INPUT folder (bucket) is
+        // `dataset_configs`, the tests' is `input` (`s3://input` on S3).
+        let config = std::fs::read_to_string(repo().join("dataset_configs/demo.yaml"))
+            .unwrap()
+            .replace(
+                "dataset_configs/demo_source/key_photos/",
+                "input/demo_source/key_photos/",
+            );
+        std::fs::write(dir.path().join("config.yaml"), config).unwrap();
         Deposition { dir }
     }
 
