@@ -73,7 +73,11 @@ mod tests {
             "100-ribosome-1.0_point"
         );
         assert_eq!(
-            precompute_dir_name(101, "VoxelSpacing13.480/Annotations/101/membrane-1.0", "SegmentationMask"),
+            precompute_dir_name(
+                101,
+                "VoxelSpacing13.480/Annotations/101/membrane-1.0",
+                "SegmentationMask"
+            ),
             "101-membrane-1.0_segmentationmask"
         );
         // Already numbered: kept as it is.
