@@ -17,6 +17,7 @@
 //! iteration order of the Python `set` the reference collects them in, which decides which
 //! colour each instance gets.
 
+use super::sharding::{ShardEncoding, ShardHash, ShardingSpec};
 use super::NeuroglancerError;
 use crate::metadata::py_float_repr;
 use crate::volume::palette::{portal_colors, to_byte};
@@ -532,7 +533,11 @@ enum Json {
     Float(f64),
     Str(String),
     Arr(Vec<Json>),
-    Obj(Vec<(&'static str, Json)>),
+    Obj(Vec<(String, Json)>),
+}
+
+fn obj(fields: Vec<(&str, Json)>) -> Json {
+    Json::Obj(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 /// `json.dumps(value, indent=2)`.
@@ -577,20 +582,28 @@ fn render(value: &Json, level: usize, out: &mut String) {
 }
 
 /// The sharding of the `by_id` index: identity hash, gzip, 2¹⁰ minishards in one shard.
-fn by_id_sharding() -> Json {
-    Json::Obj(vec![
-        ("@type", Json::Str("neuroglancer_uint64_sharded_v1".into())),
-        ("preshift_bits", Json::Int(0)),
-        ("hash", Json::Str("identity".into())),
-        ("minishard_bits", Json::Int(BY_ID_MINISHARD_BITS.into())),
-        ("shard_bits", Json::Int(BY_ID_SHARD_BITS.into())),
-        ("minishard_index_encoding", Json::Str("gzip".into())),
-        ("data_encoding", Json::Str("gzip".into())),
-    ])
+fn by_id_sharding() -> ShardingSpec {
+    ShardingSpec {
+        preshift_bits: 0,
+        hash: ShardHash::Identity,
+        minishard_bits: 10,
+        shard_bits: 0,
+        minishard_index_encoding: ShardEncoding::Gzip,
+        data_encoding: ShardEncoding::Gzip,
+    }
 }
 
-const BY_ID_SHARD_BITS: u32 = 0;
-const BY_ID_MINISHARD_BITS: u32 = 10;
+/// A JSON value of the sharding object (strings and integers) in the `info` writer's form.
+fn from_value(v: &Value) -> Json {
+    match v {
+        Value::String(s) => Json::Str(s.clone()),
+        Value::Number(n) => n.as_i64().map_or_else(|| Json::Float(n.as_f64().unwrap_or(0.0)), Json::Int),
+        Value::Object(m) => Json::Obj(m.iter().map(|(k, v)| (k.clone(), from_value(v))).collect()),
+        Value::Array(a) => Json::Arr(a.iter().map(from_value).collect()),
+        Value::Bool(b) => Json::Int(i64::from(*b)),
+        Value::Null => Json::Str(String::new()),
+    }
+}
 
 /// The `info` document, as the reference leaves it: the writer's metadata with `by_id.sharding`
 /// added, re-serialised with two-space indentation.
@@ -598,7 +611,7 @@ fn info_json(enc: &Encoded, resolution_m: f64) -> String {
     let dims = ["x", "y", "z"]
         .into_iter()
         .map(|d| (d, Json::Arr(vec![Json::Float(resolution_m), Json::Str("m".into())])))
-        .collect();
+        .collect::<Vec<_>>();
     let properties = enc
         .props
         .iter()
@@ -617,7 +630,7 @@ fn info_json(enc: &Encoded, resolution_m: f64) -> String {
                     Json::Arr(labels.iter().map(|l| Json::Str(l.clone())).collect()),
                 ));
             }
-            Json::Obj(fields)
+            obj(fields)
         })
         .collect();
     // `max(1, float(x))`: the int 1 wins ties and non-positive (and NaN) extents.
@@ -632,9 +645,9 @@ fn info_json(enc: &Encoded, resolution_m: f64) -> String {
         })
         .collect();
     let floats = |v: &[f64; 3]| Json::Arr(v.iter().map(|x| Json::Float(*x)).collect());
-    let doc = Json::Obj(vec![
+    let doc = obj(vec![
         ("@type", Json::Str("neuroglancer_annotations_v1".into())),
-        ("dimensions", Json::Obj(dims)),
+        ("dimensions", obj(dims)),
         ("lower_bound", floats(&enc.lower)),
         ("upper_bound", floats(&enc.upper)),
         ("annotation_type", Json::Str(enc.annotation_type.into())),
@@ -642,14 +655,14 @@ fn info_json(enc: &Encoded, resolution_m: f64) -> String {
         ("relationships", Json::Arr(Vec::new())),
         (
             "by_id",
-            Json::Obj(vec![
+            obj(vec![
                 ("key", Json::Str("by_id".into())),
-                ("sharding", by_id_sharding()),
+                ("sharding", from_value(&by_id_sharding().to_json())),
             ]),
         ),
         (
             "spatial",
-            Json::Arr(vec![Json::Obj(vec![
+            Json::Arr(vec![obj(vec![
                 ("key", Json::Str("spatial0".into())),
                 ("grid_shape", Json::Arr(vec![Json::Int(1); 3])),
                 ("chunk_size", Json::Arr(chunk_size)),
@@ -711,12 +724,16 @@ pub fn encode_annotations(
     write_sharded_by_id(&by_id_dir, by_id)
 }
 
+/// Writes the `by_id` index as the reference's post-processing leaves it: every record packed
+/// into the shard files of [`by_id_sharding`] (none when there is no annotation).
 fn write_sharded_by_id(
     dir: &Path,
     by_id: std::collections::BTreeMap<u64, Vec<u8>>,
 ) -> Result<(), NeuroglancerError> {
-    let _ = (dir, by_id, BY_ID_SHARD_BITS);
-    todo!("sharding")
+    for (name, bytes) in by_id_sharding().synthesize(by_id) {
+        write(&dir.join(name), &bytes)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
