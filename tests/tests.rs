@@ -7,6 +7,8 @@
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
+//! - `ng_annotations`: neuroglancer precomputed annotations of points, oriented points and
+//!   instance segmentations, decoded by a spec reader with cloud-volume's ShardReader (test venv);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
 //! - `palette`: the annotation colours against distinctipy itself (test venv);
 //! - `package_samples`: the sample files of the `starfile` and `imodmodel` packages (test venv)
@@ -27,6 +29,7 @@ mod key_vectors;
 mod keyimage;
 mod keyphotos;
 mod maintenance;
+mod ng_annotations;
 mod package_samples;
 mod palette;
 mod s3;

@@ -68,7 +68,10 @@ pub fn prefix(metadata: &Map<String, Value>) -> String {
 }
 
 /// The source entry of an annotation instance.
-pub(crate) fn source_of<'a>(ctx: &'a TargetContext<'_>, inst: &Instance) -> Option<&'a AnnotationSource> {
+pub(crate) fn source_of<'a>(
+    ctx: &'a TargetContext<'_>,
+    inst: &Instance,
+) -> Option<&'a AnnotationSource> {
     let Origin::Block { block, source } = inst.origin else {
         return None;
     };

@@ -94,7 +94,12 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                 let key = join_key(&ctx.config.standardization.source_prefix, &rel);
                 let mesh_id = oriented_mesh_dir(&id);
                 config["mesh_source"] = json!(key);
-                match ctx.input.list_files(&key)?.into_iter().find(|o| o.key == key) {
+                match ctx
+                    .input
+                    .list_files(&key)?
+                    .into_iter()
+                    .find(|o| o.key == key)
+                {
                     Some(object) => {
                         config["oriented_mesh_output"] = json!(mesh_id);
                         let data_scale_nm = voxel_spacing * 0.1;
@@ -283,7 +288,8 @@ fn record_dir(io: &mut BuildIo<'_>, key: &str, dir: &Path) -> Result<(), BuildEr
                 stack.push(path);
                 continue;
             }
-            let bytes = std::fs::read(&path).map_err(|e| invalid(NeuroglancerError::io(&path, e)))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| invalid(NeuroglancerError::io(&path, e)))?;
             let rel = path
                 .strip_prefix(dir)
                 .expect("walked under dir")
@@ -364,8 +370,12 @@ mod tests {
     #[test]
     fn diameter_defaults_to_ten_and_must_be_a_number() {
         let md = |v: Value| v.as_object().unwrap().clone();
-        let s = settings(&md(json!({"annotation_object": {"name": "r"}})), 13.48, PointLayer::Point)
-            .unwrap();
+        let s = settings(
+            &md(json!({"annotation_object": {"name": "r"}})),
+            13.48,
+            PointLayer::Point,
+        )
+        .unwrap();
         assert_eq!(s.diameter, 10.0);
         assert_eq!(s.resolution_m, 13.48 * 1e-10);
         let s = settings(

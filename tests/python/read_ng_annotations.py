@@ -10,7 +10,7 @@ parsed by neuroglancer's CoordinateSpace.
     read_ng_annotations.py DIR [--ndjson FILE]   # print {info, files, by_id, spatial, ...}
     read_ng_annotations.py compare DIR_A DIR_B   # exit 1 unless both decode to the same content
 
-With --ndjson, `instance_set_order` is list({d["instance_id"] for d in records}) as this
+With --ndjson of instance points, `instance_set_order` is list({d["instance_id"] for d in records}) as this
 Python iterates it (the order the portal's colours and enum values follow).
 """
 
@@ -120,7 +120,8 @@ def main(argv):
     if "--ndjson" in argv:
         with open(argv[argv.index("--ndjson") + 1]) as f:
             records = [json.loads(line) for line in f if line.strip()]
-        out["instance_set_order"] = list({d["instance_id"] for d in records})
+        if all("instance_id" in d for d in records):
+            out["instance_set_order"] = list({d["instance_id"] for d in records})
     json.dump(out, sys.stdout, allow_nan=True)
     return 0
 

@@ -345,7 +345,11 @@ pub fn python_int_set_order(items: &[i64]) -> Vec<i64> {
                 return;
             }
             perturb >>= PERTURB_SHIFT;
-            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
         }
     }
     let mut table: Vec<Option<(i64, i64)>> = vec![None; 8];
@@ -371,7 +375,11 @@ pub fn python_int_set_order(items: &[i64]) -> Vec<i64> {
                 }
             }
             perturb >>= PERTURB_SHIFT;
-            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
         };
         let Some(slot) = slot else { continue };
         table[slot] = Some((key, hash));
@@ -537,7 +545,12 @@ enum Json {
 }
 
 fn obj(fields: Vec<(&str, Json)>) -> Json {
-    Json::Obj(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    Json::Obj(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 /// `json.dumps(value, indent=2)`.
@@ -597,7 +610,9 @@ fn by_id_sharding() -> ShardingSpec {
 fn from_value(v: &Value) -> Json {
     match v {
         Value::String(s) => Json::Str(s.clone()),
-        Value::Number(n) => n.as_i64().map_or_else(|| Json::Float(n.as_f64().unwrap_or(0.0)), Json::Int),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Json::Float(n.as_f64().unwrap_or(0.0)), Json::Int),
         Value::Object(m) => Json::Obj(m.iter().map(|(k, v)| (k.clone(), from_value(v))).collect()),
         Value::Array(a) => Json::Arr(a.iter().map(from_value).collect()),
         Value::Bool(b) => Json::Int(i64::from(*b)),
@@ -610,7 +625,12 @@ fn from_value(v: &Value) -> Json {
 fn info_json(enc: &Encoded, resolution_m: f64) -> String {
     let dims = ["x", "y", "z"]
         .into_iter()
-        .map(|d| (d, Json::Arr(vec![Json::Float(resolution_m), Json::Str("m".into())])))
+        .map(|d| {
+            (
+                d,
+                Json::Arr(vec![Json::Float(resolution_m), Json::Str("m".into())]),
+            )
+        })
         .collect::<Vec<_>>();
     let properties = enc
         .props
@@ -719,8 +739,12 @@ pub fn encode_annotations(
     )?;
     let by_id_dir = out_dir.join("by_id");
     std::fs::create_dir_all(&by_id_dir).map_err(|e| NeuroglancerError::io(&by_id_dir, e))?;
-    let by_id: std::collections::BTreeMap<u64, Vec<u8>> =
-        enc.records.into_iter().enumerate().map(|(i, r)| (i as u64, r)).collect();
+    let by_id: std::collections::BTreeMap<u64, Vec<u8>> = enc
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i as u64, r))
+        .collect();
     write_sharded_by_id(&by_id_dir, by_id)
 }
 
