@@ -367,10 +367,10 @@ pub fn python_int_set_order(items: &[i64]) -> Vec<i64> {
             } else {
                 i
             };
-            for j in i..=last {
-                match table[j] {
+            for (j, entry) in table.iter().enumerate().take(last + 1).skip(i) {
+                match entry {
                     None => break 'probe Some(j),
-                    Some((k, _)) if k == key => break 'probe None,
+                    Some((k, _)) if *k == key => break 'probe None,
                     Some(_) => {}
                 }
             }
