@@ -499,3 +499,29 @@ fn only_annotation_viz_selects_the_precomputes() {
         "{built:?}"
     );
 }
+
+#[test]
+fn an_oriented_mesh_file_that_is_missing_is_noted_and_the_points_still_build() {
+    let d = deposition();
+    d.edit_config(
+        "      glob_string: oriented/{run_name}_picks.json\n",
+        "      glob_string: oriented/{run_name}_picks.json\n      mesh_source_path: meshes/{run_name}_ribosome.glb\n",
+    );
+    let (run, _) = d.build(&NO_MASKS);
+    assert_eq!(run.code, 0, "{run:?}");
+    // As the reference: a warning naming the file, the points without a mesh folder.
+    assert!(
+        run.stderr.contains("oriented mesh file")
+            && run
+                .stderr
+                .contains("demo_source/meshes/TS_01_ribosome.glb does not exist"),
+        "{}",
+        run.stderr
+    );
+    let (dir, _) = precompute(&d, "TS_01", "_orientedpoint");
+    assert!(dir.join("info").exists());
+    let mesh = dir
+        .to_string_lossy()
+        .replace("_orientedpoint", "_orientedmesh");
+    assert!(!Path::new(&mesh).exists(), "{mesh}");
+}

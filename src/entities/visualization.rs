@@ -24,7 +24,7 @@ use crate::formats::neuroglancer::annotations::{
 };
 use crate::formats::neuroglancer::{mesh, precompute_dir_name, segmentation, NeuroglancerError};
 use crate::graph::TargetSpec;
-use crate::storage::ObjectInfo;
+use crate::storage::{ObjectInfo, StorageError};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -94,12 +94,12 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                 let key = join_key(&ctx.config.standardization.source_prefix, &rel);
                 let mesh_id = oriented_mesh_dir(&id);
                 config["mesh_source"] = json!(key);
-                match ctx
-                    .input
-                    .list_files(&key)?
-                    .into_iter()
-                    .find(|o| o.key == key)
-                {
+                // A missing folder lists as not found: the file is absent either way.
+                let listed = match ctx.input.list_files(&key) {
+                    Err(StorageError::NotFound { .. }) => Vec::new(),
+                    other => other?,
+                };
+                match listed.into_iter().find(|o| o.key == key) {
                     Some(object) => {
                         config["oriented_mesh_output"] = json!(mesh_id);
                         let data_scale_nm = voxel_spacing * 0.1;
