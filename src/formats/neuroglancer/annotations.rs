@@ -775,6 +775,42 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_file_keeps_the_writers_infinite_bounds_and_unit_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = AnnotationSettings {
+            resolution_m: 13.48 * 1e-10,
+            diameter: 10.0,
+            object_name: "x".into(),
+            color_seed: 0,
+        };
+        encode_annotations(
+            PointLayer::Point,
+            &[],
+            &settings,
+            Path::new("e.ndjson"),
+            dir.path(),
+        )
+        .unwrap();
+        let info = std::fs::read_to_string(dir.path().join("info")).unwrap();
+        // json.dumps(indent=2) of the reference's float32 ±inf and `max(1, -inf)`.
+        assert!(
+            info.contains("\"lower_bound\": [\n    Infinity,\n    Infinity,\n    Infinity\n  ]")
+        );
+        assert!(info.contains("\"upper_bound\": [\n    -Infinity,"));
+        assert!(info.contains("\"chunk_size\": [\n        1,\n        1,\n        1\n      ]"));
+        assert!(info.contains("\"x\": [\n      1.348e-09,\n      \"m\"\n    ]"));
+        assert_eq!(
+            std::fs::read(dir.path().join("spatial0/0_0_0")).unwrap(),
+            0u64.to_le_bytes()
+        );
+        // No annotation, no shard file.
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("by_id")).unwrap().count(),
+            0
+        );
+    }
+
+    #[test]
     fn property_layout_groups_by_alignment() {
         let props = vec![
             name_property(vec![0], vec!["x".into()]),
