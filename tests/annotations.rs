@@ -46,12 +46,13 @@ fn an_annotation_metadata_edit_rewrites_only_its_json() {
     // The object name is in the prefix: the JSON moves to a new name, the mask is converted
     // again under the new prefix (its outputs are new files), nothing else rebuilds.
     // The key images rebuild too: the object name is part of the mask's colour seed (§10.2),
-    // and the dataset key photos copy them.
+    // and the dataset key photos copy them. The mask's precompute is renamed with it.
     let built = ids_with(&report, "built");
     assert!(
-        built
-            .iter()
-            .all(|id| id.contains("/Annotations/100/") || id.contains("/Images/") || id == "19999"),
+        built.iter().all(|id| id.contains("/Annotations/100/")
+            || id.contains("/NeuroglancerPrecompute/100-plasma_membrane-1.0_")
+            || id.contains("/Images/")
+            || id == "19999"),
         "{built:?}"
     );
     // A field outside the prefix rewrites the JSON only.
@@ -83,14 +84,22 @@ fn adding_one_annotation_block_builds_only_it() {
     );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let vs = |r: &str| format!("19999/{r}/Reconstructions/VoxelSpacing13.480/Annotations/104");
+    let vs = |r: &str| format!("19999/{r}/Reconstructions/VoxelSpacing13.480");
     assert_eq!(
         ids_with(&report, "built"),
         vec![
-            format!("{}/lumen-1.0", vs("TS_01")),
-            format!("{}/lumen-1.0_segmentationmask", vs("TS_01")),
-            format!("{}/lumen-1.0", vs("TS_02")),
-            format!("{}/lumen-1.0_segmentationmask", vs("TS_02")),
+            format!("{}/Annotations/104/lumen-1.0", vs("TS_01")),
+            format!("{}/Annotations/104/lumen-1.0_segmentationmask", vs("TS_01")),
+            format!(
+                "{}/NeuroglancerPrecompute/104-lumen-1.0_segmentationmask",
+                vs("TS_01")
+            ),
+            format!("{}/Annotations/104/lumen-1.0", vs("TS_02")),
+            format!("{}/Annotations/104/lumen-1.0_segmentationmask", vs("TS_02")),
+            format!(
+                "{}/NeuroglancerPrecompute/104-lumen-1.0_segmentationmask",
+                vs("TS_02")
+            ),
         ]
     );
     // IDs of the existing annotations did not move.
@@ -138,7 +147,7 @@ fn point_picks_become_ndjson_and_a_pick_file_edit_rebuilds_that_run_only() {
     .unwrap();
     let (_, report) = d.build(&[]);
     // The points are a visualization default: that run's key images redraw them (and the
-    // dataset key photos, copies of TS_01's, are copied again).
+    // dataset key photos, copies of TS_01's, are copied again); their precompute is rebuilt.
     let vs1 = ANN1.trim_end_matches("/Annotations");
     assert_eq!(
         ids_with(&report, "built"),
@@ -148,6 +157,7 @@ fn point_picks_become_ndjson_and_a_pick_file_edit_rebuilds_that_run_only() {
             format!("{ANN1}/103/cytosolic_ribosome-1.0"),
             format!("{ANN1}/103/cytosolic_ribosome-1.0_point.ndjson"),
             format!("{vs1}/Images/100"),
+            format!("{vs1}/NeuroglancerPrecompute/103-cytosolic_ribosome-1.0_point"),
         ]
     );
     let md = read_json(
@@ -702,12 +712,16 @@ fn a_scale_factor_edit_rebuilds_only_that_mesh() {
     d.edit_config("scale_factor: 1.5\n", "scale_factor: 3.0\n");
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    // The glb, and the JSON that keys on the glb's digest.
+    // The glb, the JSON that keys on the glb's digest, and the glb's precompute.
     let built = ids_with(&report, "built");
-    assert_eq!(built.len(), 2, "{built:?}");
+    assert_eq!(built.len(), 3, "{built:?}");
     assert!(built[0].ends_with("/objmesh-1.0"), "{built:?}");
     assert!(
         built[1].ends_with("/objmesh-1.0_triangularmesh.glb"),
+        "{built:?}"
+    );
+    assert!(
+        built[2].ends_with("/NeuroglancerPrecompute/100-objmesh-1.0_triangularmesh"),
         "{built:?}"
     );
     let (positions, _) = read_glb(&find_output(&d, "objmesh-1.0_triangularmesh.glb"));
@@ -746,9 +760,17 @@ fn malformed_meshes_fail_their_annotation_naming_the_file() {
     );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 1, "{run:?}");
-    // Each mesh target fails, and so does its JSON, which needs it.
+    // Each mesh target fails, and so do its JSON and its precompute, which need it.
     let failed = ids_with(&report, "failed");
-    assert_eq!(failed.len(), 8, "{failed:?}");
+    assert_eq!(failed.len(), 12, "{failed:?}");
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|id| id.contains("/NeuroglancerPrecompute/"))
+            .count(),
+        4,
+        "{failed:?}"
+    );
     assert_eq!(
         failed
             .iter()
@@ -907,9 +929,11 @@ fn rescaled_masks_take_the_grid_of_the_run_s_alignment() {
     assert_eq!(run.code, 0, "{run:?}");
     let built = ids_with(&report, "built");
     assert!(
-        built
-            .iter()
-            .all(|id| id.contains("/Alignments/") || id.contains("/half") || id.contains("/fine")),
+        built.iter().all(|id| id.contains("/Alignments/")
+            || id.contains("/half")
+            || id.contains("/fine")
+            || id.contains("-half")
+            || id.contains("-fine")),
         "{built:?}"
     );
     let (shape, v) = read_mrc(&find_output(&d, "half-1.0_segmentationmask.mrc"));

@@ -7,6 +7,8 @@
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
+//! - `ng_annotations`: neuroglancer precomputed annotations of points, oriented points and
+//!   instance segmentations, decoded by a spec reader with cloud-volume's ShardReader (test venv);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
 //! - `parity`: the reference's behaviour on real configs and layouts (empty parents, IDs before
 //!   filters, run_name_regex, destination_filter and read-only references, --metadata-only,
@@ -32,6 +34,7 @@ mod key_vectors;
 mod keyimage;
 mod keyphotos;
 mod maintenance;
+mod ng_annotations;
 mod package_samples;
 mod palette;
 mod parity;

@@ -68,7 +68,10 @@ pub fn prefix(metadata: &Map<String, Value>) -> String {
 }
 
 /// The source entry of an annotation instance.
-fn source_of<'a>(ctx: &'a TargetContext<'_>, inst: &Instance) -> Option<&'a AnnotationSource> {
+pub(crate) fn source_of<'a>(
+    ctx: &'a TargetContext<'_>,
+    inst: &Instance,
+) -> Option<&'a AnnotationSource> {
     let Origin::Block { block, source } = inst.origin else {
         return None;
     };
@@ -81,14 +84,24 @@ fn source_of<'a>(ctx: &'a TargetContext<'_>, inst: &Instance) -> Option<&'a Anno
 }
 
 /// What one source writes, as listed in the annotation's `files`.
-struct Planned {
+pub(crate) struct Planned {
     /// Output keys with their `format`, in `files` order (zarr before mrc).
-    files: Vec<(String, &'static str)>,
-    shape: &'static str,
+    pub files: Vec<(String, &'static str)>,
+    /// The output `shape` string.
+    pub shape: &'static str,
     is_visualization_default: bool,
 }
 
-fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
+impl Planned {
+    /// The id of the source target that writes these files: its first output, a mask's
+    /// without `.zarr`.
+    pub(crate) fn target_id(&self) -> String {
+        self.files[0].0.trim_end_matches(".zarr").to_string()
+    }
+}
+
+/// What source `a` writes into the annotation folder `dir` under the file prefix `prefix`.
+pub(crate) fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
     let shape = a.shape.output_shape();
     let lower = shape.to_lowercase();
     let stem = format!("{dir}/{prefix}_{lower}");
@@ -215,7 +228,7 @@ pub fn source_target(
             Err(e) => json!({"error": e}),
         };
     }
-    let id = planned.files[0].0.trim_end_matches(".zarr").to_string();
+    let id = planned.target_id();
     let shape = a.shape;
     let is_zarr = inst.is_dir || src_key.contains(".zarr");
     let file_format = a.file_format.clone();
@@ -510,7 +523,7 @@ pub fn metadata_target(ctx: &TargetContext<'_>, idx: usize) -> TargetSpec {
     for (_, m) in &members {
         let Some(a) = source_of(ctx, m) else { continue };
         let planned = plan(a, &dir, &prefix);
-        deps.push(planned.files[0].0.trim_end_matches(".zarr").to_string());
+        deps.push(planned.target_id());
         for (path, format) in &planned.files {
             if entries.iter().any(|(p, _)| p == path) {
                 continue;
@@ -769,7 +782,7 @@ pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay
         let overlay = KeyOverlay {
             is_mask: planned.shape == "SegmentationMask",
             read: read.clone(),
-            dep: planned.files[0].0.trim_end_matches(".zarr").to_string(),
+            dep: planned.target_id(),
             color,
         };
         if overlay.is_mask {

@@ -16,6 +16,7 @@ mod identified_objects;
 pub mod ids;
 mod io;
 mod keyphotos;
+mod visualization;
 mod volumes;
 
 pub use discover::{discover, DiscoverError, Discovery, NameFilters};
@@ -175,6 +176,10 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
             Annotation => {
                 if let Some(t) = annotations::source_target(ctx, idx).map_err(named)? {
                     out.push(t);
+                    // Its neuroglancer precompute (the reference's `annotation_viz` child).
+                    if let Some(viz) = visualization::target(ctx, idx).map_err(named)? {
+                        out.push(viz);
+                    }
                 }
                 // One metadata target per block and voxel spacing: made with the block's first
                 // source found there.

@@ -515,6 +515,11 @@ pub mod log {
     pub fn warn(msg: &str) {
         eprintln!("warning: {msg}");
     }
+
+    /// Prints an informational line (what the reference prints and skips).
+    pub fn note(msg: &str) {
+        eprintln!("note: {msg}");
+    }
 }
 
 #[cfg(test)]
