@@ -5,9 +5,15 @@
 //! caller's job (targets publish atomically).
 
 pub mod annotations;
+pub mod compressed_segmentation;
+pub mod draco;
+pub mod marching_cubes;
 pub mod mesh;
+pub mod multilod;
 pub mod segmentation;
+mod segmentation_mesh;
 pub mod sharding;
+pub mod simplify;
 
 /// Errors of the neuroglancer encoders, naming the file or directory concerned.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +79,11 @@ mod tests {
             "100-ribosome-1.0_point"
         );
         assert_eq!(
-            precompute_dir_name(101, "VoxelSpacing13.480/Annotations/101/membrane-1.0", "SegmentationMask"),
+            precompute_dir_name(
+                101,
+                "VoxelSpacing13.480/Annotations/101/membrane-1.0",
+                "SegmentationMask"
+            ),
             "101-membrane-1.0_segmentationmask"
         );
         // Already numbered: kept as it is.
