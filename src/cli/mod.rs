@@ -260,6 +260,8 @@ pub mod plan {
             output: &output,
         };
         let targets = entities::targets(&ctx)?;
+        crate::graph::check_acyclic(&targets)
+            .with_context(|| format!("{}: the planned targets", ctx.config.file.display()))?;
         output.end_discovery();
         Ok(Plan {
             cache,

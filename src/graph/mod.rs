@@ -12,7 +12,6 @@ use crate::entities::{BuildError, BuildIo};
 use crate::keys::{outputs_digest, KeyParts, StaleReason};
 use crate::storage::{ObjectInfo, Store};
 use crate::EntityKind;
-use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -92,48 +91,96 @@ enum Settled {
     Failed,
 }
 
-/// Puts targets in waves: a target's wave is one more than its latest dependency's.
-fn waves(targets: &[TargetSpec]) -> Vec<Vec<usize>> {
-    let index: HashMap<&str, usize> = targets
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.id.as_str(), i))
-        .collect();
-    let mut level: Vec<Option<usize>> = vec![None; targets.len()];
-    fn visit(
-        i: usize,
-        targets: &[TargetSpec],
-        index: &HashMap<&str, usize>,
-        level: &mut Vec<Option<usize>>,
-        stack: &mut Vec<usize>,
-    ) -> usize {
-        if let Some(l) = level[i] {
-            return l;
-        }
-        if stack.contains(&i) {
-            panic!("dependency cycle through target {}", targets[i].id);
-        }
-        stack.push(i);
-        let mut l = 0;
-        for d in &targets[i].deps {
-            if let Some(&j) = index.get(d.as_str()) {
-                l = l.max(visit(j, targets, index, level, stack) + 1);
+/// A target graph that cannot be run: a cycle, or a dependency on a target that is neither
+/// planned nor buildable elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// Targets that (transitively) depend on themselves, in cycle order.
+    #[error("dependency cycle: {}", .0.join(" → "))]
+    Cycle(Vec<String>),
+}
+
+/// Checks that the dependencies form a DAG; a cycle is named target by target.
+///
+/// # Errors
+/// [`GraphError::Cycle`] with the ids along one cycle.
+pub fn check_acyclic(targets: &[TargetSpec]) -> Result<(), GraphError> {
+    let graph = DepGraph::new(targets);
+    let mut remaining = graph.blocking.clone();
+    let mut ready: Vec<usize> = (0..targets.len()).filter(|&i| remaining[i] == 0).collect();
+    let mut done = 0;
+    while let Some(i) = ready.pop() {
+        done += 1;
+        for &d in &graph.dependents[i] {
+            remaining[d] -= 1;
+            if remaining[d] == 0 {
+                ready.push(d);
             }
         }
-        stack.pop();
-        level[i] = Some(l);
-        l
     }
-    let mut stack = Vec::new();
-    for i in 0..targets.len() {
-        visit(i, targets, &index, &mut level, &mut stack);
+    if done == targets.len() {
+        return Ok(());
     }
-    let max = level.iter().flatten().copied().max().unwrap_or(0);
-    let mut out = vec![Vec::new(); max + 1];
-    for (i, l) in level.into_iter().enumerate() {
-        out[l.expect("visited")].push(i);
+    // Walk from a blocked target along blocked dependencies until one repeats.
+    let index = graph.index;
+    let mut path: Vec<usize> = Vec::new();
+    let mut cur = (0..targets.len())
+        .find(|&i| remaining[i] > 0)
+        .expect("a blocked target");
+    while !path.contains(&cur) {
+        path.push(cur);
+        cur = targets[cur]
+            .deps
+            .iter()
+            .filter_map(|d| index.get(d.as_str()).copied())
+            .find(|&j| remaining[j] > 0)
+            .expect("a blocked target has a blocked dependency");
     }
-    out
+    let from = path.iter().position(|&i| i == cur).expect("on the path");
+    let mut ids: Vec<String> = path[from..]
+        .iter()
+        .map(|&i| targets[i].id.clone())
+        .collect();
+    ids.push(targets[cur].id.clone());
+    Err(GraphError::Cycle(ids))
+}
+
+/// Dependency edges by index: the planned dependencies of each target (a dependency that is
+/// not planned is read from the cache), and the reverse edges.
+struct DepGraph<'a> {
+    index: HashMap<&'a str, usize>,
+    /// How many planned dependencies each target waits for.
+    blocking: Vec<usize>,
+    /// Targets that wait for each target.
+    dependents: Vec<Vec<usize>>,
+}
+
+impl<'a> DepGraph<'a> {
+    fn new(targets: &'a [TargetSpec]) -> Self {
+        let index: HashMap<&str, usize> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.as_str(), i))
+            .collect();
+        let mut blocking = vec![0; targets.len()];
+        let mut dependents = vec![Vec::new(); targets.len()];
+        for (i, t) in targets.iter().enumerate() {
+            let deps: BTreeSet<usize> = t
+                .deps
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect();
+            blocking[i] = deps.len();
+            for j in deps {
+                dependents[j].push(i);
+            }
+        }
+        Self {
+            index,
+            blocking,
+            dependents,
+        }
+    }
 }
 
 /// Today's key parts of a target, given the digests its dependencies settled on.
@@ -142,6 +189,7 @@ fn key_parts(
     settled: &HashMap<String, Settled>,
     cache: &dyn Cache,
 ) -> Result<KeyParts, String> {
+    // `settled` holds exactly this target's planned dependencies, all finished.
     let mut parents = BTreeMap::new();
     for d in &t.deps {
         let digest = match settled.get(d) {
@@ -204,6 +252,10 @@ fn now_secs() -> u64 {
 
 /// Runs the graph. Unselected targets are not run; their recorded digests feed their
 /// dependents. A failure fails the target and its dependents; the rest still runs.
+///
+/// Scheduling is a ready queue: a target starts as soon as its own planned dependencies have
+/// settled, so one slow volume holds back only what reads it. Targets caught in a dependency
+/// cycle (which planning rejects with [`check_acyclic`]) never become ready and fail.
 pub fn execute(
     targets: &[TargetSpec],
     cache: &dyn Cache,
@@ -216,29 +268,92 @@ pub fn execute(
         .num_threads(opts.jobs.max(1))
         .build()
         .expect("thread pool");
-    let selected = |t: &TargetSpec| {
-        opts.only.as_ref().is_none_or(|o| o.contains(&t.kind))
-            && opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id))
+    let graph = DepGraph::new(targets);
+    let run = Run {
+        targets,
+        graph: &graph,
+        cache,
+        input,
+        output,
+        opts,
+        on_done,
+        remaining: graph
+            .blocking
+            .iter()
+            .map(|&n| std::sync::atomic::AtomicUsize::new(n))
+            .collect(),
+        settled: std::sync::Mutex::new(HashMap::new()),
+        outcomes: std::sync::Mutex::new(vec![None; targets.len()]),
     };
-    let mut settled: HashMap<String, Settled> = HashMap::new();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; targets.len()];
-    for wave in waves(targets) {
-        let results: Vec<(usize, Outcome, Settled)> = pool.install(|| {
-            wave.par_iter()
-                .filter(|&&i| selected(&targets[i]))
-                .map(|&i| {
-                    let (o, s) = run_one(&targets[i], &settled, cache, input, output, opts);
-                    on_done(&o);
-                    (i, o, s)
-                })
-                .collect()
-        });
-        for (i, o, s) in results {
-            settled.insert(targets[i].id.clone(), s);
-            outcomes[i] = Some(o);
+    pool.scope(|scope| {
+        for i in (0..targets.len()).filter(|&i| graph.blocking[i] == 0) {
+            let run = &run;
+            scope.spawn(move |scope| run.start(i, scope));
+        }
+    });
+    let mut outcomes = run
+        .outcomes
+        .into_inner()
+        .expect("no panic while holding the lock");
+    for (i, t) in targets.iter().enumerate() {
+        if outcomes[i].is_none() && run.remaining[i].load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            outcomes[i] = Some(Outcome {
+                id: t.id.clone(),
+                kind: t.kind,
+                status: Status::Failed,
+                reasons: vec!["error: its dependencies form a cycle".to_string()],
+                stale: vec![],
+                seconds: 0.0,
+            });
         }
     }
     outcomes.into_iter().flatten().collect()
+}
+
+/// The shared state of one [`execute`].
+struct Run<'a> {
+    targets: &'a [TargetSpec],
+    graph: &'a DepGraph<'a>,
+    cache: &'a dyn Cache,
+    input: &'a Store,
+    output: &'a Store,
+    opts: &'a BuildOptions,
+    on_done: &'a (dyn Fn(&Outcome) + Sync),
+    /// Planned dependencies each target still waits for.
+    remaining: Vec<std::sync::atomic::AtomicUsize>,
+    settled: std::sync::Mutex<HashMap<String, Settled>>,
+    outcomes: std::sync::Mutex<Vec<Option<Outcome>>>,
+}
+
+impl<'a> Run<'a> {
+    /// Runs target `i` (its dependencies have settled), then starts the dependents it was the
+    /// last to unblock.
+    fn start<'s>(&'s self, i: usize, scope: &rayon::Scope<'s>) {
+        let t = &self.targets[i];
+        let selected = self.opts.only.as_ref().is_none_or(|o| o.contains(&t.kind))
+            && self.opts.ids.as_ref().is_none_or(|ids| ids.contains(&t.id));
+        if selected {
+            let deps: HashMap<String, Settled> = {
+                let settled = self.settled.lock().expect("settled lock");
+                t.deps
+                    .iter()
+                    .filter_map(|d| settled.get(d).map(|s| (d.clone(), s.clone())))
+                    .collect()
+            };
+            let (o, s) = run_one(t, &deps, self.cache, self.input, self.output, self.opts);
+            (self.on_done)(&o);
+            self.settled
+                .lock()
+                .expect("settled lock")
+                .insert(t.id.clone(), s);
+            self.outcomes.lock().expect("outcomes lock")[i] = Some(o);
+        }
+        for &d in &self.graph.dependents[i] {
+            if self.remaining[d].fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                scope.spawn(move |scope| self.start(d, scope));
+            }
+        }
+    }
 }
 
 fn run_one(
@@ -364,9 +479,71 @@ mod tests {
     }
 
     #[test]
-    fn waves_follow_dependencies() {
+    fn cycles_are_named_target_by_target() {
         let targets = vec![t("a", &["c"]), t("b", &[]), t("c", &["b"]), t("d", &["x"])];
-        let w = waves(&targets);
-        assert_eq!(w, vec![vec![1, 3], vec![2], vec![0]]);
+        assert_eq!(check_acyclic(&targets), Ok(()));
+        let targets = vec![t("a", &["c"]), t("b", &["a"]), t("c", &["b"]), t("d", &[])];
+        let err = check_acyclic(&targets).unwrap_err();
+        let GraphError::Cycle(ids) = &err;
+        assert_eq!(ids.first(), ids.last());
+        assert_eq!(ids.len(), 4, "{err}");
+        for id in ["a", "b", "c"] {
+            assert!(ids.iter().any(|i| i == id), "{err}");
+        }
+    }
+
+    /// A real sled cache in a temporary folder, and a folder store beside it.
+    fn sled_and_store() -> (tempfile::TempDir, crate::cache::SledCache, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = crate::cache::SledCache::open(&dir.path().join("cache")).unwrap();
+        let root = dir.path().join("out");
+        std::fs::create_dir_all(&root).unwrap();
+        let store = Store::open(root.to_str().unwrap(), None, true).unwrap();
+        (dir, cache, store)
+    }
+
+    #[test]
+    fn a_target_starts_when_its_own_dependencies_are_done() {
+        // `slow` and `fast` are independent; `after_fast` needs only `fast`. With a ready queue
+        // `after_fast` finishes while `slow` still runs (with waves it would wait for `slow`).
+        let order = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let step = |id: &'static str, pause_ms: u64, order: Arc<std::sync::Mutex<Vec<String>>>| {
+            let action: Action = Arc::new(move |_| {
+                std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+                order.lock().unwrap().push(id.to_string());
+                Ok(())
+            });
+            action
+        };
+        let mut targets = vec![t("slow", &[]), t("fast", &[]), t("after_fast", &["fast"])];
+        targets[0].action = step("slow", 600, order.clone());
+        targets[1].action = step("fast", 10, order.clone());
+        targets[2].action = step("after_fast", 10, order.clone());
+        let (_dir, cache, store) = sled_and_store();
+        let opts = BuildOptions {
+            jobs: 2,
+            ..Default::default()
+        };
+        let outcomes = execute(&targets, &cache, &store, &store, &opts, &|_| {});
+        assert!(
+            outcomes.iter().all(|o| o.status == Status::Built),
+            "{outcomes:?}"
+        );
+        assert_eq!(*order.lock().unwrap(), ["fast", "after_fast", "slow"]);
+    }
+
+    #[test]
+    fn targets_in_a_cycle_fail_instead_of_hanging() {
+        let targets = vec![t("a", &["b"]), t("b", &["a"]), t("c", &[])];
+        let (_dir, cache, store) = sled_and_store();
+        let opts = BuildOptions {
+            jobs: 2,
+            ..Default::default()
+        };
+        let outcomes = execute(&targets, &cache, &store, &store, &opts, &|_| {});
+        let status: BTreeMap<_, _> = outcomes.iter().map(|o| (o.id.as_str(), o.status)).collect();
+        assert_eq!(status["a"], Status::Failed);
+        assert_eq!(status["b"], Status::Failed);
+        assert_eq!(status["c"], Status::Built);
     }
 }
