@@ -55,6 +55,34 @@ impl Manifest {
     }
 }
 
+/// The reference's `determine_chunk_size_for_lod`: power-of-two chunks reaching `max_lod`
+/// unless a side would drop below `min_chunk_dim` (then fewer LODs). Returns the actual chunk
+/// size `ceil(shape / 2^(lods-1))`, the smallest chunk size, and the LOD count; `None` where
+/// the reference fails (a zero side makes its LOD count NaN).
+pub fn chunk_size_for_lod(
+    mesh_shape: [i64; 3],
+    max_lod: u32,
+    min_chunk_dim: i64,
+) -> Option<([i64; 3], [i64; 3], u32)> {
+    let shape = mesh_shape.map(|s| s as f64);
+    let chunk_for = |lod: i64| shape.map(|s| (s / 2f64.powi(lod as i32)).log2().floor().exp2());
+    let min_log2 = |v: [f64; 3]| v.iter().map(|x| x.log2()).fold(f64::INFINITY, f64::min);
+    let mut chunk = chunk_for(i64::from(max_lod));
+    if chunk.iter().any(|&c| c < min_chunk_dim as f64) {
+        let lod = min_log2(shape.map(|s| s / min_chunk_dim as f64)).max(0.0) as i64;
+        chunk = chunk_for(lod);
+    }
+    let ratios = [0, 1, 2].map(|a| shape[a] / chunk[a]);
+    // numpy's min propagates NaN (0 / 0), and the reference's int(NaN) raises.
+    if ratios.iter().any(|r| r.is_nan()) {
+        return None;
+    }
+    let ratio = min_log2(ratios);
+    let lods = ratio.max(0.0) as u32 + 1;
+    let actual = shape.map(|s| (s / 2f64.powi(lods as i32 - 1)).ceil() as i64);
+    Some((actual, chunk.map(|c| c as i64), lods))
+}
+
 /// The grid origin (floor of the minimum) and shape (ceil of the maximum minus the origin)
 /// spanning all LODs (igneous's `determine_mesh_shape_from_lods`).
 pub fn mesh_shape_from_lods(lods: &[TriMesh]) -> Option<([f64; 3], [i64; 3])> {
@@ -419,6 +447,24 @@ mod tests {
         );
         assert_eq!((25..29).map(u).collect::<Vec<_>>(), [0, 0, 0, 30]);
         assert_eq!(b.len(), 29 * 4);
+    }
+
+    #[test]
+    fn lod_chunk_sizes_follow_the_reference() {
+        // The reference's result for a 69 x 223 x 30 extent (checked against the library).
+        assert_eq!(
+            chunk_size_for_lod([69, 223, 30], 2, 16),
+            Some(([69, 223, 30], [64, 128, 16], 1))
+        );
+        assert_eq!(
+            chunk_size_for_lod([200, 300, 400], 2, 16),
+            Some(([50, 75, 100], [32, 64, 64], 3))
+        );
+        assert_eq!(
+            chunk_size_for_lod([1, 1, 1], 2, 16),
+            Some(([1, 1, 1], [1, 1, 1], 1))
+        );
+        assert_eq!(chunk_size_for_lod([0, 5, 5], 2, 8), None);
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub fn encode_segmentation(
     }
     let volume = open_mask(zarr_dir)?;
     let resolution = integer_resolution(resolution_nm);
-    write_data_chunks(&volume, zarr_dir, out_dir)?;
+    let local_boxes = write_data_chunks(&volume, zarr_dir, out_dir)?;
+    let mesh_shape = reference_nonzero_extent(&local_boxes);
     let info = segmentation_info(
         volume.shape_zyx,
         volume.chunk_zyx,
@@ -44,7 +45,7 @@ pub fn encode_segmentation(
         Some(super::segmentation_mesh::MESH_DIR),
     );
     write_json(&out_dir.join("info"), &info, 4)?;
-    super::segmentation_mesh::write_meshes(&volume, zarr_dir, out_dir, resolution)?;
+    super::segmentation_mesh::write_meshes(&volume, zarr_dir, out_dir, resolution, mesh_shape)?;
     Ok(())
 }
 
@@ -120,12 +121,16 @@ pub fn chunk_name(zyx: &[std::ops::Range<usize>; 3]) -> String {
     )
 }
 
-/// Writes `data/` with one compressed_segmentation file per zarr chunk.
+/// The non-zero voxels' extent of one chunk in chunk-local coordinates (z, y, x): min, max.
+type LocalBox = Option<([usize; 3], [usize; 3])>;
+
+/// Writes `data/` with one compressed_segmentation file per zarr chunk; returns each chunk's
+/// local non-zero extent.
 fn write_data_chunks(
     volume: &MaskVolume,
     zarr_dir: &Path,
     out_dir: &Path,
-) -> Result<(), NeuroglancerError> {
+) -> Result<Vec<LocalBox>, NeuroglancerError> {
     let data_dir = out_dir.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| NeuroglancerError::io(&data_dir, e))?;
     let [sz, sy, sx] = volume.shape_zyx;
@@ -138,13 +143,49 @@ fn write_data_chunks(
             }
         }
     }
-    regions.into_par_iter().try_for_each(|zyx| {
-        let data = volume.read(zarr_dir, zyx.clone())?;
-        let shape = [zyx[0].len(), zyx[1].len(), zyx[2].len()];
-        let bytes = encode_chunk(&data, shape, BLOCK_SIZE);
-        let path = data_dir.join(chunk_name(&zyx));
-        std::fs::write(&path, bytes).map_err(|e| NeuroglancerError::io(&path, e))
-    })
+    regions
+        .into_par_iter()
+        .map(|zyx| {
+            let data = volume.read(zarr_dir, zyx.clone())?;
+            let shape = [zyx[0].len(), zyx[1].len(), zyx[2].len()];
+            let bytes = encode_chunk(&data, shape, BLOCK_SIZE);
+            let path = data_dir.join(chunk_name(&zyx));
+            std::fs::write(&path, bytes).map_err(|e| NeuroglancerError::io(&path, e))?;
+            Ok(local_nonzero_box(&data, shape))
+        })
+        .collect()
+}
+
+fn local_nonzero_box(data: &[u32], [_, ny, nx]: [usize; 3]) -> LocalBox {
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    for (i, _) in data.iter().enumerate().filter(|(_, &v)| v != 0) {
+        let p = [i / (ny * nx), (i / nx) % ny, i % nx];
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    (lo[0] != usize::MAX).then_some((lo, hi))
+}
+
+/// The reference's `determine_size_of_non_zero_bounding_box`, x, y, z: `max - min + 1` over
+/// the chunks' non-zero voxels, taken in chunk-local coordinates as the reference does (its
+/// min and max mix chunks, so this is not the true extent once data spans several chunks;
+/// kept because it decides the LOD chunk size). 1 on each axis for an empty mask.
+pub(crate) fn reference_nonzero_extent(boxes: &[LocalBox]) -> [i64; 3] {
+    let mut lo = [i64::MAX; 3];
+    let mut hi = [0i64; 3];
+    for (l, h) in boxes.iter().flatten() {
+        for a in 0..3 {
+            lo[a] = lo[a].min(l[a] as i64);
+            hi[a] = hi[a].max(h[a] as i64);
+        }
+    }
+    if lo[0] == i64::MAX {
+        lo = [0; 3];
+    }
+    [hi[2] - lo[2] + 1, hi[1] - lo[1] + 1, hi[0] - lo[0] + 1]
 }
 
 /// The top-level `info` of a segmentation (key order and values as the reference's
