@@ -8,6 +8,8 @@
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
+//! - `neuroglancer_segmentation`: precomputed segmentations and their multi-LOD meshes read back
+//!   by cloud-volume and DracoPy (test venv);
 //! - `palette`: the annotation colours against distinctipy itself (test venv);
 //! - `package_samples`: the sample files of the `starfile` and `imodmodel` packages (test venv)
 //!   read by our point readers and compared with the packages' own readings;
@@ -27,6 +29,7 @@ mod key_vectors;
 mod keyimage;
 mod keyphotos;
 mod maintenance;
+mod neuroglancer_segmentation;
 mod package_samples;
 mod palette;
 mod s3;

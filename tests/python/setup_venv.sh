@@ -22,7 +22,8 @@ fi
 # the EMDB-SFF .hff test inputs as the reference's generator does). moto's server is the
 # S3-compatible server the S3 tests start on 127.0.0.1 (listings with ETags, multipart,
 # If-None-Match / If-Match). distinctipy is the reference's annotation colour generator, which
-# src/volume/palette.rs reproduces.
+# src/volume/palette.rs reproduces. cloud-volume and DracoPy (the reference's lock) read the
+# Neuroglancer precomputed segmentations and Draco mesh fragments back.
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -33,7 +34,9 @@ fi
     "moto[server]==5.1.*" \
     "starfile==0.5.13" \
     "imodmodel==0.1.0" \
-    "distinctipy==1.3.4"
+    "distinctipy==1.3.4" \
+    "cloud-volume==10.5.0" \
+    "DracoPy==1.5.0"
 
 # The sample files of the packages above: only their sdists carry them. Unpacked once; a
 # folder already there is kept as it is.
@@ -57,7 +60,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
-import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy
+import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy, cloudvolume, DracoPy
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
       "h5py", h5py.__version__, "moto", moto.__version__,

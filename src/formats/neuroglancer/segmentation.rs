@@ -38,9 +38,11 @@ pub fn encode_segmentation(
     let resolution = integer_resolution(resolution_nm);
     let local_boxes = write_data_chunks(&volume, zarr_dir, out_dir)?;
     let mesh_shape = reference_nonzero_extent(&local_boxes);
+    // dask's chunksize: the largest chunk, so a chunk wider than the volume is clipped.
+    let chunk_zyx = [0, 1, 2].map(|a| volume.chunk_zyx[a].min(volume.shape_zyx[a]));
     let info = segmentation_info(
         volume.shape_zyx,
-        volume.chunk_zyx,
+        chunk_zyx,
         resolution,
         Some(super::segmentation_mesh::MESH_DIR),
     );
