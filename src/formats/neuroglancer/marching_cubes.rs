@@ -98,7 +98,7 @@ fn case_loops(mask: usize) -> Vec<Vec<u8>> {
     for face in faces() {
         for i in 0..4 {
             let (a, b) = (face[i], face[(i + 1) % 4]);
-            if !(inside(a) && !inside(b)) {
+            if !inside(a) || inside(b) {
                 continue;
             }
             // Walk back from `a` through the inside run to the edge entering it.

@@ -88,7 +88,10 @@ pub struct ShardLocation {
 }
 
 /// Objects by shard, then minishard, then key, each with the length of its indexed tail.
-type Shards = IndexMap<u64, IndexMap<u64, IndexMap<u64, (Vec<u8>, Option<usize>)>>>;
+type Shards = IndexMap<u64, MinishardObjects>;
+
+/// One shard's objects by minishard, then key.
+type MinishardObjects = IndexMap<u64, IndexMap<u64, (Vec<u8>, Option<usize>)>>;
 
 fn low_mask(bits: u32) -> u64 {
     if bits >= 64 {

@@ -28,8 +28,8 @@ pub fn cluster(mesh: &TriMesh, cell: f64) -> TriMesh {
                 (sums.len() - 1) as u32
             });
             let s = &mut sums[id as usize];
-            for a in 0..3 {
-                s.0[a] += f64::from(v[a]);
+            for (sum, &c) in s.0.iter_mut().zip(v) {
+                *sum += f64::from(c);
             }
             s.1 += 1;
             id
