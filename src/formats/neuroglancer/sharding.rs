@@ -184,10 +184,7 @@ impl ShardingSpec {
             .collect()
     }
 
-    fn shard_file(
-        &self,
-        minishards: IndexMap<u64, IndexMap<u64, (Vec<u8>, Option<usize>)>>,
-    ) -> Vec<u8> {
+    fn shard_file(&self, minishards: MinishardObjects) -> Vec<u8> {
         let mut data = Vec::new();
         let mut indices: Vec<(u64, Vec<u8>)> = Vec::new();
         for (minishard, objects) in minishards {
