@@ -13,6 +13,8 @@
 //! - `parity`: the reference's behaviour on real configs and layouts (empty parents, IDs before
 //!   filters, run_name_regex, destination_filter and read-only references, --metadata-only,
 //!   --no-write-mrc/--no-write-zarr, the annotation pre_import cleanup);
+//! - `neuroglancer_segmentation`: precomputed segmentations and their multi-LOD meshes read back
+//!   by cloud-volume and DracoPy (test venv);
 //! - `palette`: the annotation colours against distinctipy itself (test venv);
 //! - `pyramid_parity`: float pyramid levels equal, bit for bit, skimage's `block_reduce` under
 //!   the reference's numpy (the test venv's `reference-numerics`);
@@ -34,6 +36,7 @@ mod key_vectors;
 mod keyimage;
 mod keyphotos;
 mod maintenance;
+mod neuroglancer_segmentation;
 mod ng_annotations;
 mod package_samples;
 mod palette;

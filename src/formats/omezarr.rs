@@ -342,6 +342,71 @@ impl OmeZarrSource {
             get!(f64)
         })
     }
+
+    /// The chunk shape of level 0, z, y, x (regular grids; the first chunk's otherwise).
+    pub fn chunk_shape_zyx(&self) -> Result<[usize; 3], OmeZarrError> {
+        let shape = self
+            .array
+            .chunk_grid()
+            .chunk_shape_u64(&[0, 0, 0])
+            .ok()
+            .flatten()
+            .filter(|s| s.len() == 3)
+            .ok_or_else(|| OmeZarrError::Metadata {
+                name: self.name.clone(),
+                message: "level 0 has no regular 3-d chunk grid".into(),
+            })?;
+        Ok([shape[0] as usize, shape[1] as usize, shape[2] as usize])
+    }
+
+    /// Level-0 region `zyx` (ranges clamped by the caller to the shape) as uint32, C order:
+    /// integers converted as numpy's `astype(np.uint32)` does (wrapping: int8 -1 becomes
+    /// 4294967295), floats truncated toward zero. A corrupt or unreadable chunk is an error
+    /// naming the store and the region.
+    pub fn read_region_u32(
+        &self,
+        zyx: [std::ops::Range<usize>; 3],
+    ) -> Result<Vec<u32>, OmeZarrError> {
+        let subset = ArraySubset::new_with_ranges(&[
+            zyx[0].start as u64..zyx[0].end as u64,
+            zyx[1].start as u64..zyx[1].end as u64,
+            zyx[2].start as u64..zyx[2].end as u64,
+        ]);
+        let err = |e: zarrs::array::ArrayError| OmeZarrError::Read {
+            name: self.name.clone(),
+            message: format!("region z {:?} y {:?} x {:?}: {e}", zyx[0], zyx[1], zyx[2]),
+        };
+        let dt = self.array.data_type();
+        macro_rules! get {
+            ($t:ty) => {
+                self.array
+                    .retrieve_array_subset::<Vec<$t>>(&subset)
+                    .map_err(err)?
+                    .into_iter()
+                    .map(|v| v as u32)
+                    .collect()
+            };
+        }
+        Ok(if *dt == data_type::uint32() {
+            self.array
+                .retrieve_array_subset::<Vec<u32>>(&subset)
+                .map_err(err)?
+        } else if *dt == data_type::int8() {
+            get!(i8)
+        } else if *dt == data_type::uint8() {
+            get!(u8)
+        } else if *dt == data_type::int16() {
+            get!(i16)
+        } else if *dt == data_type::uint16() {
+            get!(u16)
+        } else if *dt == data_type::int32() {
+            get!(i32)
+        } else if *dt == data_type::float32() {
+            get!(f32)
+        } else {
+            get!(f64)
+        })
+    }
 }
 
 #[cfg(test)]

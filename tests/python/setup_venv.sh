@@ -22,9 +22,9 @@ fi
 # the EMDB-SFF .hff test inputs as the reference's generator does). moto's server is the
 # S3-compatible server the S3 tests start on 127.0.0.1 (listings with ETags, multipart,
 # If-None-Match / If-Match). distinctipy is the reference's annotation colour generator, which
-# src/volume/palette.rs reproduces. neuroglancer (the reference's pin) and cloud-volume (the
-# reference library's pin; its ShardReader unpacks our sharded indices) read the neuroglancer
-# precomputed outputs back.
+# src/volume/palette.rs reproduces. neuroglancer (the reference's pin), cloud-volume and
+# DracoPy (the reference's lock) read the neuroglancer precomputed outputs (annotations,
+# sharded indices, segmentations, Draco mesh fragments) back.
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -37,7 +37,8 @@ fi
     "imodmodel==0.1.0" \
     "distinctipy==1.3.4" \
     "neuroglancer==2.41.2" \
-    "cloud-volume==10.5.0"
+    "cloud-volume==10.5.0" \
+    "DracoPy==1.5.0"
 
 # A second venv, inside the first, pinned to the reference's numerics (its lock: numpy 1.26.4,
 # scikit-image 0.22.0, zarr 2.18.7, numcodecs 0.15.1, mrcfile 1.5.4): the float pyramid levels
@@ -79,7 +80,7 @@ fi
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
 import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy
-import neuroglancer, cloudvolume
+import neuroglancer, cloudvolume, DracoPy
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
       "h5py", h5py.__version__, "moto", moto.__version__,

@@ -5,9 +5,15 @@
 //! caller's job (targets publish atomically).
 
 pub mod annotations;
+pub mod compressed_segmentation;
+pub mod draco;
+pub mod marching_cubes;
 pub mod mesh;
+pub mod multilod;
 pub mod segmentation;
+mod segmentation_mesh;
 pub mod sharding;
+pub mod simplify;
 
 /// Errors of the neuroglancer encoders, naming the file or directory concerned.
 #[derive(Debug, thiserror::Error)]

@@ -87,6 +87,12 @@ pub struct ShardLocation {
     pub minishard: u64,
 }
 
+/// Objects by shard, then minishard, then key, each with the length of its indexed tail.
+type Shards = IndexMap<u64, MinishardObjects>;
+
+/// One shard's objects by minishard, then key.
+type MinishardObjects = IndexMap<u64, IndexMap<u64, (Vec<u8>, Option<usize>)>>;
+
 fn low_mask(bits: u32) -> u64 {
     if bits >= 64 {
         u64::MAX
@@ -151,15 +157,26 @@ impl ShardingSpec {
         &self,
         entries: impl IntoIterator<Item = (u64, Vec<u8>)>,
     ) -> Vec<(String, Vec<u8>)> {
-        let mut shards: IndexMap<u64, IndexMap<u64, IndexMap<u64, Vec<u8>>>> = IndexMap::new();
-        for (key, bytes) in entries {
+        self.synthesize_indexed_tails(entries.into_iter().map(|(k, b)| (k, b, None)))
+    }
+
+    /// [`Self::synthesize`] where an object's index entry may cover only its last `tail`
+    /// bytes (cloud-volume's `data_offset`: a multi-LOD mesh is stored as fragments followed
+    /// by its manifest, and the index points at the manifest). `None` indexes the whole
+    /// object. With `data_encoding` gzip the tail is of the compressed object.
+    pub fn synthesize_indexed_tails(
+        &self,
+        entries: impl IntoIterator<Item = (u64, Vec<u8>, Option<usize>)>,
+    ) -> Vec<(String, Vec<u8>)> {
+        let mut shards: Shards = IndexMap::new();
+        for (key, bytes, tail) in entries {
             let loc = self.location(key);
             shards
                 .entry(loc.shard)
                 .or_default()
                 .entry(loc.minishard)
                 .or_default()
-                .insert(key, bytes);
+                .insert(key, (bytes, tail));
         }
         shards
             .into_iter()
@@ -167,7 +184,7 @@ impl ShardingSpec {
             .collect()
     }
 
-    fn shard_file(&self, minishards: IndexMap<u64, IndexMap<u64, Vec<u8>>>) -> Vec<u8> {
+    fn shard_file(&self, minishards: MinishardObjects) -> Vec<u8> {
         let mut data = Vec::new();
         let mut indices: Vec<(u64, Vec<u8>)> = Vec::new();
         for (minishard, objects) in minishards {
@@ -183,10 +200,13 @@ impl ShardingSpec {
             let start = data.len() as u64;
             let mut last_key = 0;
             for (i, key) in keys.iter().enumerate() {
-                let encoded = self.data_encoding.encode(objects[key].clone());
+                let (bytes, tail) = &objects[key];
+                let encoded = self.data_encoding.encode(bytes.clone());
+                let indexed = tail.map_or(encoded.len(), |t| t.min(encoded.len())) as u64;
+                let skipped = encoded.len() as u64 - indexed;
                 rows[0][i] = key - last_key;
-                rows[1][i] = if i == 0 { start } else { 0 };
-                rows[2][i] = encoded.len() as u64;
+                rows[1][i] = skipped + if i == 0 { start } else { 0 };
+                rows[2][i] = indexed;
                 data.extend_from_slice(&encoded);
                 last_key = *key;
             }

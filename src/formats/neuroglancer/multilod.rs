@@ -1,0 +1,534 @@
+//! Multi-resolution (`neuroglancer_multilod_draco`) mesh data for one segment: the octree of
+//! LOD fragments, their Draco encoding in "stored model" coordinates, and the manifest, as
+//! igneous's `process_mesh` / `create_octree_level_from_mesh` and cloud-volume's
+//! `MultiLevelPrecomputedMeshManifest` lay them out.
+
+use super::draco;
+use super::marching_cubes::TriMesh;
+use super::simplify;
+use std::collections::HashMap;
+
+/// Bits of the quantized vertex positions (the reference's `vertex_quantization_bits`).
+pub const VERTEX_QUANTIZATION_BITS: u8 = 16;
+
+/// The manifest (`.index` content) of a multi-LOD mesh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub chunk_shape: [f32; 3],
+    pub grid_origin: [f32; 3],
+    /// Per LOD: the fragments' octree positions (Z-curve order) and encoded sizes.
+    pub fragment_positions: Vec<Vec<[u32; 3]>>,
+    pub fragment_sizes: Vec<Vec<u32>>,
+}
+
+impl Manifest {
+    /// The binary manifest: chunk shape, grid origin, LOD count, LOD scales `2^i`, zero vertex
+    /// offsets, fragment counts, then per LOD the positions (all x, all y, all z) and sizes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let n = self.fragment_positions.len();
+        let mut out = Vec::new();
+        let f32s = |out: &mut Vec<u8>, v: &[f32]| {
+            for x in v {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        };
+        f32s(&mut out, &self.chunk_shape);
+        f32s(&mut out, &self.grid_origin);
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        let scales: Vec<f32> = (0..n).map(|i| (1u64 << i) as f32).collect();
+        f32s(&mut out, &scales);
+        f32s(&mut out, &vec![0.0; 3 * n]);
+        for p in &self.fragment_positions {
+            out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        }
+        for (positions, sizes) in self.fragment_positions.iter().zip(&self.fragment_sizes) {
+            for axis in 0..3 {
+                for p in positions {
+                    out.extend_from_slice(&p[axis].to_le_bytes());
+                }
+            }
+            for s in sizes {
+                out.extend_from_slice(&s.to_le_bytes());
+            }
+        }
+        out
+    }
+}
+
+/// The reference's `determine_chunk_size_for_lod`: power-of-two chunks reaching `max_lod`
+/// unless a side would drop below `min_chunk_dim` (then fewer LODs). Returns the actual chunk
+/// size `ceil(shape / 2^(lods-1))`, the smallest chunk size, and the LOD count; `None` where
+/// the reference fails (a zero side makes its LOD count NaN).
+pub fn chunk_size_for_lod(
+    mesh_shape: [i64; 3],
+    max_lod: u32,
+    min_chunk_dim: i64,
+) -> Option<([i64; 3], [i64; 3], u32)> {
+    let shape = mesh_shape.map(|s| s as f64);
+    let chunk_for = |lod: i64| shape.map(|s| (s / 2f64.powi(lod as i32)).log2().floor().exp2());
+    let min_log2 = |v: [f64; 3]| v.iter().map(|x| x.log2()).fold(f64::INFINITY, f64::min);
+    let mut chunk = chunk_for(i64::from(max_lod));
+    if chunk.iter().any(|&c| c < min_chunk_dim as f64) {
+        let lod = min_log2(shape.map(|s| s / min_chunk_dim as f64)).max(0.0) as i64;
+        chunk = chunk_for(lod);
+    }
+    let ratios = [0, 1, 2].map(|a| shape[a] / chunk[a]);
+    // numpy's min propagates NaN (0 / 0), and the reference's int(NaN) raises.
+    if ratios.iter().any(|r| r.is_nan()) {
+        return None;
+    }
+    let ratio = min_log2(ratios);
+    let lods = ratio.max(0.0) as u32 + 1;
+    let actual = shape.map(|s| (s / 2f64.powi(lods as i32 - 1)).ceil() as i64);
+    Some((actual, chunk.map(|c| c as i64), lods))
+}
+
+/// The grid origin (floor of the minimum) and shape (ceil of the maximum minus the origin)
+/// spanning all LODs (igneous's `determine_mesh_shape_from_lods`).
+pub fn mesh_shape_from_lods(lods: &[TriMesh]) -> Option<([f64; 3], [i64; 3])> {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for m in lods {
+        let (l, h) = m.bounds()?;
+        for a in 0..3 {
+            lo[a] = lo[a].min(f64::from(l[a]));
+            hi[a] = hi[a].max(f64::from(h[a]));
+        }
+    }
+    let origin = lo.map(f64::floor);
+    let shape = [0, 1, 2].map(|a| (hi[a].ceil() - origin[a]) as i64);
+    Some((origin, shape))
+}
+
+/// igneous's `process_mesh` for one segment whose vertices are in stored-model units (voxels):
+/// the LOD count from `min_chunk_size` (at most `num_lod` + 1 levels), LODs by simplification
+/// to half the faces per level, then [`encode_lods`]. `None` when the mesh is flat or empty
+/// (igneous skips those segments).
+pub fn process_mesh(
+    mesh: &TriMesh,
+    num_lod: u32,
+    min_chunk_size: [i64; 3],
+) -> Option<(Manifest, Vec<u8>)> {
+    let (lo, hi) = mesh.bounds()?;
+    let origin = lo.map(|v| f64::from(v).floor());
+    let shape = [0, 1, 2].map(|a| (f64::from(hi[a]) - origin[a]) as i64);
+    if shape.contains(&0) {
+        return None;
+    }
+    let max_lod = (0..3)
+        .map(|a| (shape[a] as f64 / min_chunk_size[a] as f64).log2())
+        .fold(f64::INFINITY, f64::min)
+        .max(0.0) as u32;
+    let max_lod = max_lod.min(num_lod);
+    let lods = generate_lods(mesh, max_lod);
+    encode_lods(&lods)
+}
+
+/// LOD 0 is the mesh; LOD `i` targets `max(faces / 2^i, 4)` faces, each simplified from LOD 0
+/// (as igneous's `generate_lods` does with pyfqmr).
+pub fn generate_lods(mesh: &TriMesh, max_lod: u32) -> Vec<TriMesh> {
+    let mut lods = vec![mesh.clone()];
+    for i in 1..=max_lod {
+        let target = (mesh.faces.len() >> i).max(4);
+        lods.push(simplify::to_face_target(mesh, target, 1.0));
+    }
+    lods
+}
+
+/// The octree of `lods` (chunk shape `ceil(shape / 2^(n-1))`), each fragment Draco-encoded in
+/// stored-model coordinates; returns the manifest and the concatenated fragment data (LOD 0
+/// first). `None` when the grid degenerates.
+pub fn encode_lods(lods: &[TriMesh]) -> Option<(Manifest, Vec<u8>)> {
+    let (origin, shape) = mesh_shape_from_lods(lods)?;
+    let n = lods.len() as u32;
+    let chunk = shape.map(|s| (s as f64 / f64::from(1u32 << (n - 1))).ceil());
+    if chunk.contains(&0.0) {
+        return None;
+    }
+    let grid_length = shape.map(|s| s as f64);
+    let mut manifest = Manifest {
+        chunk_shape: chunk.map(|c| c as f32),
+        grid_origin: origin.map(|o| o as f32),
+        fragment_positions: Vec::new(),
+        fragment_sizes: Vec::new(),
+    };
+    let mut data = Vec::new();
+    let qmax = f64::from((1u32 << VERTEX_QUANTIZATION_BITS) - 1);
+    for (lod, mesh) in lods.iter().enumerate() {
+        let fragments = octree_level(mesh, chunk, lod as u32, n, origin, grid_length);
+        let scale = chunk.map(|c| c * f64::from(1u32 << lod));
+        let mut positions = Vec::new();
+        let mut sizes = Vec::new();
+        for (pos, frag) in fragments {
+            let stored: Vec<[f32; 3]> = frag
+                .vertices
+                .iter()
+                .map(|v| {
+                    [0, 1, 2].map(|a| {
+                        let s =
+                            ((f64::from(v[a]) - origin[a]) / scale[a] - f64::from(pos[a])) * qmax;
+                        s.round_ties_even().clamp(0.0, qmax) as f32
+                    })
+                })
+                .collect();
+            let (lo, hi) = TriMesh {
+                vertices: stored.clone(),
+                faces: Vec::new(),
+            }
+            .bounds()
+            .unwrap_or(([0.0; 3], [0.0; 3]));
+            let range = (0..3).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max);
+            let bytes =
+                draco::encode_mesh(&stored, &frag.faces, VERTEX_QUANTIZATION_BITS, lo, range);
+            sizes.push(bytes.len() as u32);
+            positions.push(pos);
+            data.extend_from_slice(&bytes);
+        }
+        manifest.fragment_positions.push(positions);
+        manifest.fragment_sizes.push(sizes);
+    }
+    Some((manifest, data))
+}
+
+/// One octree level: the mesh cut at the planes of the next finer level (so every triangle
+/// of a coarse fragment lies in one child cell, as Neuroglancer's partitioning needs), then
+/// grouped into cells of `chunk · 2^lod`; the coarsest level is one fragment at (0, 0, 0).
+/// Empty and degenerate (point or line) cells are left out; cells are in Z-curve order.
+fn octree_level(
+    mesh: &TriMesh,
+    chunk: [f64; 3],
+    lod: u32,
+    num_lods: u32,
+    origin: [f64; 3],
+    grid_length: [f64; 3],
+) -> Vec<([u32; 3], TriMesh)> {
+    let scale = chunk.map(|c| c * f64::from(1u32 << lod));
+    let grid = [0, 1, 2].map(|a| (grid_length[a] / scale[a]).ceil().max(1.0) as u32);
+    let mut cut = mesh.clone();
+    let cut_scale = if lod > 0 {
+        chunk.map(|c| c * f64::from(1u32 << (lod - 1)))
+    } else {
+        scale
+    };
+    let cut_grid = [0, 1, 2].map(|a| (grid_length[a] / cut_scale[a]).ceil().max(1.0) as u32);
+    if lod > 0 || lod + 1 < num_lods {
+        for axis in 0..3 {
+            for k in 1..cut_grid[axis] {
+                cut = split_at_plane(&cut, axis, origin[axis] + f64::from(k) * cut_scale[axis]);
+            }
+        }
+    }
+    // Triangles by the fine cell they lie in; the reference drops degenerate fine cells when
+    // it retriangulates.
+    let cells = group_by_cell(&cut, origin, cut_scale, cut_grid);
+    let kept: Vec<([u32; 3], TriMesh)> = cells
+        .into_iter()
+        .filter(|(_, m)| !is_degenerate(m))
+        .collect();
+    if lod + 1 == num_lods {
+        let mut whole = TriMesh::default();
+        for (_, m) in &kept {
+            whole.append(m);
+        }
+        return if whole.faces.is_empty() {
+            Vec::new()
+        } else {
+            vec![([0, 0, 0], whole)]
+        };
+    }
+    let mut merged: HashMap<[u32; 3], TriMesh> = HashMap::new();
+    for (c, m) in kept {
+        let parent = if lod > 0 { c.map(|v| v / 2) } else { c };
+        let parent = [0, 1, 2].map(|a| parent[a].min(grid[a] - 1));
+        merged.entry(parent).or_default().append(&m);
+    }
+    let mut out: Vec<([u32; 3], TriMesh)> = merged
+        .into_iter()
+        .filter(|(_, m)| !is_degenerate(m))
+        .map(|(c, m)| (c, weld_exact(m)))
+        .collect();
+    out.sort_by_key(|(c, _)| morton(*c));
+    out
+}
+
+/// Z-curve key with x in the lowest bit of each triple (z most significant, as igneous's
+/// `cmp_zorder`).
+fn morton(c: [u32; 3]) -> u128 {
+    let mut key = 0u128;
+    for bit in 0..32 {
+        for (a, &v) in c.iter().enumerate() {
+            key |= u128::from((v >> bit) & 1) << (3 * bit + a);
+        }
+    }
+    key
+}
+
+/// A mesh whose vertices share one coordinate on at least two axes (a point or a line).
+fn is_degenerate(m: &TriMesh) -> bool {
+    let Some(first) = m.vertices.first() else {
+        return true;
+    };
+    let flat = (0..3)
+        .filter(|&a| m.vertices.iter().all(|v| v[a] == first[a]))
+        .count();
+    flat >= 2 || m.faces.is_empty()
+}
+
+/// Merges vertices at identical positions (cells concatenated from finer cells share their
+/// cut vertices) and drops unused ones.
+fn weld_exact(m: TriMesh) -> TriMesh {
+    let mut at: HashMap<[u32; 3], u32> = HashMap::new();
+    let mut vertices = Vec::new();
+    let remap: Vec<u32> = m
+        .vertices
+        .iter()
+        .map(|v| {
+            *at.entry(v.map(f32::to_bits)).or_insert_with(|| {
+                vertices.push(*v);
+                (vertices.len() - 1) as u32
+            })
+        })
+        .collect();
+    let faces = m
+        .faces
+        .iter()
+        .map(|f| f.map(|i| remap[i as usize]))
+        .collect();
+    simplify::compact(TriMesh { vertices, faces })
+}
+
+/// Splits every triangle that crosses the plane `coordinate[axis] = t` (trimesh's
+/// `slice_mesh_plane` cut, keeping both sides); new vertices lie exactly on the plane and are
+/// shared by the triangles of both sides.
+pub fn split_at_plane(mesh: &TriMesh, axis: usize, t: f64) -> TriMesh {
+    let t32 = t as f32;
+    let side = |v: &[f32; 3]| {
+        if v[axis] < t32 {
+            -1i8
+        } else if v[axis] > t32 {
+            1
+        } else {
+            0
+        }
+    };
+    let mut vertices = mesh.vertices.clone();
+    let mut on_edge: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut cut = |a: u32, b: u32, vertices: &mut Vec<[f32; 3]>| -> u32 {
+        let key = (a.min(b), a.max(b));
+        *on_edge.entry(key).or_insert_with(|| {
+            let (p, q) = (vertices[key.0 as usize], vertices[key.1 as usize]);
+            let s = (t - f64::from(p[axis])) / (f64::from(q[axis]) - f64::from(p[axis]));
+            let mut v = [0, 1, 2]
+                .map(|i| (f64::from(p[i]) + s * (f64::from(q[i]) - f64::from(p[i]))) as f32);
+            v[axis] = t32;
+            vertices.push(v);
+            (vertices.len() - 1) as u32
+        })
+    };
+    let mut faces = Vec::with_capacity(mesh.faces.len());
+    for f in &mesh.faces {
+        let s = f.map(|i| side(&mesh.vertices[i as usize]));
+        if !(s.contains(&-1) && s.contains(&1)) {
+            faces.push(*f);
+            continue;
+        }
+        if let Some(r) = (0..3).find(|&k| s[k] == 0) {
+            // One vertex on the plane, the other two on opposite sides.
+            let (v0, v1, v2) = (f[r], f[(r + 1) % 3], f[(r + 2) % 3]);
+            let p = cut(v1, v2, &mut vertices);
+            faces.push([v0, v1, p]);
+            faces.push([v0, p, v2]);
+        } else {
+            // The vertex alone on its side first.
+            let r = (0..3)
+                .find(|&k| s[k] != s[(k + 1) % 3] && s[k] != s[(k + 2) % 3])
+                .expect("one vertex alone on its side");
+            let (v0, v1, v2) = (f[r], f[(r + 1) % 3], f[(r + 2) % 3]);
+            let p = cut(v0, v1, &mut vertices);
+            let q = cut(v0, v2, &mut vertices);
+            faces.push([v0, p, q]);
+            faces.push([p, v1, v2]);
+            faces.push([p, v2, q]);
+        }
+    }
+    TriMesh { vertices, faces }
+}
+
+/// Triangles grouped by the grid cell of their centroid (clamped into the grid), each group
+/// with its own compacted vertices.
+fn group_by_cell(
+    mesh: &TriMesh,
+    origin: [f64; 3],
+    scale: [f64; 3],
+    grid: [u32; 3],
+) -> Vec<([u32; 3], TriMesh)> {
+    let mut cells: HashMap<[u32; 3], Vec<[u32; 3]>> = HashMap::new();
+    for f in &mesh.faces {
+        let c = [0, 1, 2].map(|a| {
+            let centroid = f
+                .iter()
+                .map(|&i| f64::from(mesh.vertices[i as usize][a]))
+                .sum::<f64>()
+                / 3.0;
+            ((centroid - origin[a]) / scale[a])
+                .floor()
+                .clamp(0.0, f64::from(grid[a] - 1)) as u32
+        });
+        cells.entry(c).or_default().push(*f);
+    }
+    let mut out: Vec<([u32; 3], TriMesh)> = cells
+        .into_iter()
+        .map(|(c, faces)| {
+            (
+                c,
+                simplify::compact(TriMesh {
+                    vertices: mesh.vertices.clone(),
+                    faces,
+                }),
+            )
+        })
+        .collect();
+    out.sort_by_key(|(c, _)| morton(*c));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cube(lo: f32, hi: f32) -> TriMesh {
+        let v = |x: usize, y: usize, z: usize| [x, y, z].map(|c| if c == 0 { lo } else { hi });
+        let mut m = TriMesh::default();
+        for z in 0..2 {
+            for y in 0..2 {
+                for x in 0..2 {
+                    m.vertices.push(v(x, y, z));
+                }
+            }
+        }
+        // 12 outward triangles of the unit-cube corners (index = x + 2y + 4z).
+        m.faces = vec![
+            [0, 2, 3],
+            [0, 3, 1],
+            [4, 5, 7],
+            [4, 7, 6],
+            [0, 1, 5],
+            [0, 5, 4],
+            [2, 6, 7],
+            [2, 7, 3],
+            [0, 4, 6],
+            [0, 6, 2],
+            [1, 3, 7],
+            [1, 7, 5],
+        ];
+        m
+    }
+
+    #[test]
+    fn manifest_bytes_follow_the_neuroglancer_layout() {
+        let m = Manifest {
+            chunk_shape: [4.0, 4.0, 8.0],
+            grid_origin: [1.0, 2.0, 3.0],
+            fragment_positions: vec![vec![[0, 0, 0], [1, 0, 0]], vec![[0, 0, 0]]],
+            fragment_sizes: vec![vec![10, 20], vec![30]],
+        };
+        let b = m.to_bytes();
+        let u = |i: usize| u32::from_le_bytes(b[i * 4..i * 4 + 4].try_into().unwrap());
+        let f = |i: usize| f32::from_le_bytes(b[i * 4..i * 4 + 4].try_into().unwrap());
+        assert_eq!((f(0), f(2), f(3), f(5)), (4.0, 8.0, 1.0, 3.0));
+        assert_eq!(u(6), 2);
+        assert_eq!((f(7), f(8)), (1.0, 2.0));
+        assert!((9..15).all(|i| f(i) == 0.0));
+        assert_eq!((u(15), u(16)), (2, 1));
+        // LOD 0: x = [0, 1], y = [0, 0], z = [0, 0], sizes [10, 20]; LOD 1: (0,0,0), [30].
+        assert_eq!(
+            (17..25).map(u).collect::<Vec<_>>(),
+            [0, 1, 0, 0, 0, 0, 10, 20]
+        );
+        assert_eq!((25..29).map(u).collect::<Vec<_>>(), [0, 0, 0, 30]);
+        assert_eq!(b.len(), 29 * 4);
+    }
+
+    #[test]
+    fn lod_chunk_sizes_follow_the_reference() {
+        // The reference's result for a 69 x 223 x 30 extent (checked against the library).
+        assert_eq!(
+            chunk_size_for_lod([69, 223, 30], 2, 16),
+            Some(([69, 223, 30], [64, 128, 16], 1))
+        );
+        assert_eq!(
+            chunk_size_for_lod([200, 300, 400], 2, 16),
+            Some(([50, 75, 100], [32, 64, 64], 3))
+        );
+        assert_eq!(
+            chunk_size_for_lod([1, 1, 1], 2, 16),
+            Some(([1, 1, 1], [1, 1, 1], 1))
+        );
+        assert_eq!(chunk_size_for_lod([0, 5, 5], 2, 8), None);
+    }
+
+    #[test]
+    fn morton_order_puts_x_lowest() {
+        let mut cells = vec![[1, 1, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0], [0, 0, 0]];
+        cells.sort_by_key(|c| morton(*c));
+        assert_eq!(
+            cells,
+            [[0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1]]
+        );
+    }
+
+    #[test]
+    fn splitting_keeps_the_surface_and_puts_vertices_on_the_plane() {
+        let c = cube(0.0, 4.0);
+        let s = split_at_plane(&c, 0, 1.0);
+        assert!(s.faces.len() > c.faces.len());
+        let area = |m: &TriMesh| -> f64 {
+            m.faces
+                .iter()
+                .map(|f| {
+                    let [a, b, c] = f.map(|i| m.vertices[i as usize].map(f64::from));
+                    let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+                    let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+                    let x = [
+                        u[1] * v[2] - u[2] * v[1],
+                        u[2] * v[0] - u[0] * v[2],
+                        u[0] * v[1] - u[1] * v[0],
+                    ];
+                    (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sqrt() / 2.0
+                })
+                .sum()
+        };
+        assert!((area(&s) - area(&c)).abs() < 1e-4);
+        for f in &s.faces {
+            let xs = f.map(|i| s.vertices[i as usize][0]);
+            assert!(
+                xs.iter().all(|&x| x <= 1.0) || xs.iter().all(|&x| x >= 1.0),
+                "{xs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lods_form_an_octree_with_one_root_fragment() {
+        let c = cube(0.0, 16.0);
+        let fine = [0, 1, 2].iter().fold(c, |m, &a| {
+            (1..16).fold(m, |m, k| split_at_plane(&m, a, f64::from(k)))
+        });
+        let lods = generate_lods(&fine, 2);
+        assert_eq!(lods.len(), 3);
+        let (manifest, data) = encode_lods(&lods).unwrap();
+        assert_eq!(manifest.chunk_shape, [4.0, 4.0, 4.0]);
+        assert_eq!(manifest.grid_origin, [0.0; 3]);
+        assert_eq!(manifest.fragment_positions[2], vec![[0, 0, 0]]);
+        // The cube's surface touches 56 of the 64 cells of LOD 0 (not the 8 inner ones).
+        assert_eq!(manifest.fragment_positions[0].len(), 56);
+        assert!(manifest.fragment_positions[1].len() <= 8);
+        let total: u32 = manifest.fragment_sizes.iter().flatten().sum();
+        assert_eq!(total as usize, data.len());
+        let keys: Vec<u128> = manifest.fragment_positions[0]
+            .iter()
+            .map(|c| morton(*c))
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    }
+}
