@@ -15,10 +15,12 @@ mod identified_objects;
 pub mod ids;
 mod io;
 mod keyphotos;
+mod viz_config;
 mod volumes;
 
 pub use discover::{discover, DiscoverError, Discovery, NameFilters};
 pub use io::{BuildError, BuildIo};
+pub use viz_config::DEFAULT_HTTPS_PREFIX;
 
 use crate::config::{DatasetConfig, GlobVars};
 use crate::graph::TargetSpec;
@@ -82,6 +84,8 @@ pub struct TargetContext<'a> {
     pub input: &'a Store,
     /// OUTPUT.
     pub output: &'a Store,
+    /// The URL prefix of OUTPUT in Neuroglancer states (`--https-prefix`).
+    pub https_prefix: &'a str,
 }
 
 /// The instances that make one target for a whole group, found in one pass: the first frame
@@ -215,6 +219,9 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
                 .map(|(_, id)| id.clone()),
         );
     }
+    // Neuroglancer states read what the other targets write, so they are planned last.
+    let states = viz_config::targets(ctx, &out)?;
+    out.extend(states);
     Ok(out)
 }
 

@@ -19,7 +19,10 @@ pub fn encode_glb_mesh(
     string_label: &str,
 ) -> Result<(), NeuroglancerError> {
     let _ = (out_dir, string_label);
-    Err(NeuroglancerError::invalid(glb, "mesh precompute is not built yet"))
+    Err(NeuroglancerError::invalid(
+        glb,
+        "mesh precompute is not built yet",
+    ))
 }
 
 /// Instances the glb mesh at every oriented point and writes the `_orientedmesh` precompute

@@ -5,9 +5,11 @@
 //! caller's job (targets publish atomically).
 
 pub mod annotations;
+pub mod contrast;
 pub mod mesh;
 pub mod segmentation;
 pub mod sharding;
+pub mod state;
 
 /// Errors of the neuroglancer encoders, naming the file or directory concerned.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +75,11 @@ mod tests {
             "100-ribosome-1.0_point"
         );
         assert_eq!(
-            precompute_dir_name(101, "VoxelSpacing13.480/Annotations/101/membrane-1.0", "SegmentationMask"),
+            precompute_dir_name(
+                101,
+                "VoxelSpacing13.480/Annotations/101/membrane-1.0",
+                "SegmentationMask"
+            ),
             "101-membrane-1.0_segmentationmask"
         );
         // Already numbered: kept as it is.
