@@ -22,7 +22,11 @@ fi
 # the EMDB-SFF .hff test inputs as the reference's generator does). moto's server is the
 # S3-compatible server the S3 tests start on 127.0.0.1 (listings with ETags, multipart,
 # If-None-Match / If-Match). distinctipy is the reference's annotation colour generator, which
-# src/volume/palette.rs reproduces.
+# src/volume/palette.rs reproduces. scikit-learn (the reference's lock: 1.8.0) fits the
+# Gaussian mixtures the neuroglancer contrast limits come from, which
+# src/formats/neuroglancer/contrast.rs reproduces. neuroglancer 2.41.2 (the reference's lock)
+# ships the built viewer client under neuroglancer/static/client, which the screenshot test
+# serves on 127.0.0.1 to load our states in headless Chromium.
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -33,7 +37,9 @@ fi
     "moto[server]==5.1.*" \
     "starfile==0.5.13" \
     "imodmodel==0.1.0" \
-    "distinctipy==1.3.4"
+    "distinctipy==1.3.4" \
+    "scikit-learn==1.8.0" \
+    "neuroglancer==2.41.2"
 
 # The sample files of the packages above: only their sdists carry them. Unpacked once; a
 # folder already there is kept as it is.
@@ -57,9 +63,10 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
-import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy
+import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy, sklearn, neuroglancer
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
       "h5py", h5py.__version__, "moto", moto.__version__,
-      "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"), "distinctipy", md.version("distinctipy"))
+      "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"), "distinctipy", md.version("distinctipy"),
+      "scikit-learn", sklearn.__version__, "neuroglancer", md.version("neuroglancer"))
 PY
