@@ -70,7 +70,9 @@ fn make_precompute_dirs(out: &Path, run_rel: &str, elsewhere: Option<(&str, &str
                 Some((pat, vs)) if name.contains(pat) => vs,
                 _ => "13.480",
             };
-            let dir = out.join(format!("{run_rel}/VoxelSpacing{vs}/NeuroglancerPrecompute/{name}"));
+            let dir = out.join(format!(
+                "{run_rel}/VoxelSpacing{vs}/NeuroglancerPrecompute/{name}"
+            ));
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("info"), b"{}").unwrap();
         }
@@ -92,12 +94,17 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
         image["source"]["url"],
         format!("zarr://{PREFIX}/{RUN1}/VoxelSpacing13.480/Tomograms/100/TS_01.zarr")
     );
-    assert_eq!(image["source"]["transform"]["inputDimensions"]["x"], json!([1.348e-9, "m"]));
+    assert_eq!(
+        image["source"]["transform"]["inputDimensions"]["x"],
+        json!([1.348e-9, "m"])
+    );
     assert_eq!(s["dimensions"]["z"], json!([1.348e-9, "m"]));
     assert_eq!(s["position"], json!([16.0, 16.0, 8.0]));
     assert_eq!(s["deposition_id"], json!(10999));
     assert!(s["last_updated_at"].is_i64());
-    let range = image["shaderControls"]["contrast_3D"]["range"].as_array().unwrap();
+    let range = image["shaderControls"]["contrast_3D"]["range"]
+        .as_array()
+        .unwrap();
     assert!(range[0].as_f64().unwrap() < range[1].as_f64().unwrap());
 
     // The ribosome points' folder is at another voxel spacing (twice this one): ratio 2.
@@ -107,7 +114,9 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
     let built = ids_with(&report, "built");
     assert_eq!(
         built,
-        vec![format!("{RUN1}/VoxelSpacing13.480/NeuroglancerPrecompute/100-neuroglancer_config.json")],
+        vec![format!(
+            "{RUN1}/VoxelSpacing13.480/NeuroglancerPrecompute/100-neuroglancer_config.json"
+        )],
         "only the run whose OUTPUT gained folders"
     );
     let s = state(&out, "TS_01");
@@ -132,10 +141,16 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
             let layer = &layers[li];
             li += 1;
             let name = dir_name(&json, &shape);
-            let vs = if name.contains("ribosome") { "26.960" } else { "13.480" };
+            let vs = if name.contains("ribosome") {
+                "26.960"
+            } else {
+                "13.480"
+            };
             assert_eq!(
                 layer["source"]["url"],
-                format!("precomputed://{PREFIX}/{RUN1}/VoxelSpacing{vs}/NeuroglancerPrecompute/{name}")
+                format!(
+                    "precomputed://{PREFIX}/{RUN1}/VoxelSpacing{vs}/NeuroglancerPrecompute/{name}"
+                )
             );
             let want_vis = doc["files"]
                 .as_array()
@@ -160,11 +175,18 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
                 }
             } else {
                 let c = to_hex(palette.next(&doc, &shape, 1)[0]);
-                let key = if shape == "Point" { "annotationColor" } else { "segmentDefaultColor" };
+                let key = if shape == "Point" {
+                    "annotationColor"
+                } else {
+                    "segmentDefaultColor"
+                };
                 assert_eq!(layer[key], c, "{name}");
             }
             let scale = if vs == "26.960" { 2.696e-9 } else { 1.348e-9 };
-            assert_eq!(layer["source"]["transform"]["inputDimensions"]["x"][0], json!(scale));
+            assert_eq!(
+                layer["source"]["transform"]["inputDimensions"]["x"][0],
+                json!(scale)
+            );
             assert_eq!(
                 layer["source"]["transform"]["outputDimensions"]["x"][0],
                 json!(1.348e-9)
@@ -181,7 +203,9 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
     assert_eq!(ids_with(&report, "built").len(), 2, "{report}");
     assert_eq!(
         state(&out, "TS_01")["layers"][0]["source"]["url"],
-        format!("zarr://http://127.0.0.1:9/data/{RUN1}/VoxelSpacing13.480/Tomograms/100/TS_01.zarr")
+        format!(
+            "zarr://http://127.0.0.1:9/data/{RUN1}/VoxelSpacing13.480/Tomograms/100/TS_01.zarr"
+        )
     );
 }
 
@@ -210,7 +234,9 @@ fn viz_state_an_added_annotation_rebuilds_only_its_tomogram_and_keeps_colours() 
         .collect();
     assert_eq!(
         states,
-        vec![format!("{RUN1}/VoxelSpacing13.480/NeuroglancerPrecompute/100-neuroglancer_config.json")]
+        vec![format!(
+            "{RUN1}/VoxelSpacing13.480/NeuroglancerPrecompute/100-neuroglancer_config.json"
+        )]
     );
     assert_eq!(state(&out, "TS_02"), ts2);
     // Its precompute folder appears: the layer is added last, the others are unchanged.
@@ -221,7 +247,10 @@ fn viz_state_an_added_annotation_rebuilds_only_its_tomogram_and_keeps_colours() 
     assert_eq!(after.len(), before.len() + 1);
     assert_eq!(&after[..before.len()], &before[..]);
     assert_eq!(after[before.len()]["name"], "104 ribosome point");
-    assert_ne!(after[before.len()]["annotationColor"], after[4]["annotationColor"]);
+    assert_ne!(
+        after[before.len()]["annotationColor"],
+        after[4]["annotationColor"]
+    );
 }
 
 #[test]
@@ -276,7 +305,11 @@ annotations:\n- metadata:\n    annotation_ingest_id: late-1\n    annotation_meth
         .collect();
     assert_eq!(names[0], "TS_01");
     assert_eq!(names.last(), Some(&"104 late ribosome point"), "{names:?}");
-    assert_eq!(names.len(), 6, "the first deposition's layers are kept: {names:?}");
+    assert_eq!(
+        names.len(),
+        6,
+        "the first deposition's layers are kept: {names:?}"
+    );
     assert_eq!(s["deposition_id"], json!(10998));
 }
 
@@ -286,14 +319,21 @@ fn viz_contrast_limits_match_scikit_learn() {
     // (shape, sampled path): 4×8×8 Floyd's sampling, 20×48×48 the tail shuffle, 120×16×16 no
     // sampling (30 central sections are fewer than 30 % of the level).
     let mut worst: f64 = 0.0;
-    for (i, shape) in [[4, 8, 8], [20, 48, 48], [120, 16, 16]].into_iter().enumerate() {
+    for (i, shape) in [[4, 8, 8], [20, 48, 48], [120, 16, 16]]
+        .into_iter()
+        .enumerate()
+    {
         let n: usize = shape.iter().product();
         let mut rng = cryoet_ingest::demo::Rng::new(7 + i as u64);
         // Two populations (background and denser material) so several components compete.
         let data: Vec<f32> = (0..n)
             .map(|k| {
                 let u = rng.next_f32() + rng.next_f32() + rng.next_f32() - 1.5;
-                if k % 5 == 0 { 2.0 + 0.3 * u } else { u }
+                if k % 5 == 0 {
+                    2.0 + 0.3 * u
+                } else {
+                    u
+                }
             })
             .collect();
         let raw = dir.path().join(format!("v{i}.raw"));
@@ -311,7 +351,10 @@ fn viz_contrast_limits_match_scikit_learn() {
         let width = hi - lo;
         let err = ((ours.0 - lo).abs()).max((ours.1 - hi).abs()) / width;
         worst = worst.max(err);
-        assert!(err < 1e-4, "{shape:?}: ours {ours:?}, scikit-learn ({lo}, {hi})");
+        assert!(
+            err < 1e-4,
+            "{shape:?}: ours {ours:?}, scikit-learn ({lo}, {hi})"
+        );
     }
     eprintln!("largest contrast-limit difference: {worst:e} of the range");
 }

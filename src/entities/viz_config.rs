@@ -10,7 +10,7 @@
 //!
 //! | read | planned | already in OUTPUT |
 //! |---|---|---|
-//! | the tomogram (metadata JSON, MRC header, lowest zarr level) | its metadata and volume targets | every file under `Tomograms/{id}/` |
+//! | the tomogram (alignment, MRC header, lowest zarr level) | its volume target (the alignment is planned) | every file under `Tomograms/{id}/` |
 //! | annotation JSONs of the tomogram's alignment | their metadata targets | the JSONs |
 //! | instance-mask labels (zarr `.zattrs`) | the mask's source target | the `.zattrs` |
 //! | precompute folders (and `_orientedmesh`) | their `annotation_viz` targets | their names, in the config |
@@ -195,7 +195,9 @@ fn tomograms_of(
         out.push(Tomogram {
             id: t.id.unwrap_or(0).to_string(),
             alignment,
-            deps: vec![t.output_dir.clone(), format!("{}/{run}", t.output_dir)],
+            // The volume target only: a planned tomogram's alignment is known here, so its
+            // metadata JSON is not read (a metadata edit leaves the state fresh).
+            deps: vec![format!("{}/{run}", t.output_dir)],
             sources: Vec::new(),
         });
     }
