@@ -23,8 +23,11 @@ fn state(out: &Path, run: &str) -> Value {
     )))
 }
 
-/// The annotation JSONs of a run, sorted by path, with their (path, shape) layer files.
-fn annotation_files(out: &Path, run_rel: &str) -> Vec<(String, Value, Vec<(String, String)>)> {
+/// An annotation JSON: its path, its document, its layer files (path, shape).
+type AnnotationJson = (String, Value, Vec<(String, String)>);
+
+/// The annotation JSONs of a run, sorted by path.
+fn annotation_files(out: &Path, run_rel: &str) -> Vec<AnnotationJson> {
     let mut jsons = Vec::new();
     let ann = out.join(run_rel).join("VoxelSpacing13.480/Annotations");
     for id in std::fs::read_dir(&ann).unwrap() {
