@@ -1,6 +1,6 @@
 //! Neuroglancer states (spec §10.2): the state JSON of the demo's tomograms, the ratio rule
-//! across voxel spacings, which additions rebuild them, and the GMM contrast limits against
-//! scikit-learn itself.
+//! across voxel spacings, which additions rebuild them, the GMM contrast limits against
+//! scikit-learn itself, and one state opened in Neuroglancer in headless Chromium.
 //!
 //! The annotation precompute folders are written by `annotation_viz` targets; the states only
 //! check that they exist. Until those targets are merged, these tests create the folders in
@@ -360,4 +360,41 @@ fn viz_contrast_limits_match_scikit_learn() {
         );
     }
     eprintln!("largest contrast-limit difference: {worst:e} of the range");
+}
+
+/// The demo's state, with `--https-prefix` pointing at a local server of OUTPUT, opened in
+/// headless Chromium with the viewer client of the `neuroglancer` wheel: the tomogram's slices
+/// are drawn (many grey levels in the 3-D panel). Bounded by the script's 60 s browser timeout.
+#[test]
+fn viz_state_renders_in_neuroglancer_headless() {
+    let d = Deposition::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let prefix = format!("http://127.0.0.1:{port}");
+    let (run, _) = d.build(&["--https-prefix", &prefix]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = d.output();
+    let state_file = out.join(format!(
+        "{RUN1}/VoxelSpacing13.480/NeuroglancerPrecompute/100-neuroglancer_config.json"
+    ));
+    let shot = d.path("screenshot.png");
+    let printed = python_script(
+        "ng_screenshot.py",
+        [
+            out.display().to_string(),
+            state_file.display().to_string(),
+            port.to_string(),
+            shot.display().to_string(),
+        ],
+    );
+    let v: Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(v["size"], json!([1000, 800]));
+    assert!(
+        v["grey_levels"].as_u64().unwrap() > 20,
+        "the tomogram is not drawn: {printed}"
+    );
+    let _ = std::fs::copy(&shot, "/tmp/ng_screenshot.png");
 }
