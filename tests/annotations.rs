@@ -47,7 +47,7 @@ fn an_annotation_metadata_edit_rewrites_only_its_json() {
     // again under the new prefix (its outputs are new files), nothing else rebuilds.
     // The key images rebuild too: the object name is part of the mask's colour seed (§10.2),
     // and the dataset key photos copy them. The mask's precompute is renamed with it.
-    let built = ids_with(&report, "built");
+    let built = crate::common::without_states(ids_with(&report, "built"));
     assert!(
         built.iter().all(|id| id.contains("/Annotations/100/")
             || id.contains("/NeuroglancerPrecompute/100-plasma_membrane-1.0_")
@@ -60,7 +60,7 @@ fn an_annotation_metadata_edit_rewrites_only_its_json() {
                   "is_curator_recommended: true\n    method_type: automated\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_labels.mrc\n      is_visualization_default: false");
     let (_, report) = d.build(&[]);
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec![
             "19999/TS_01/Reconstructions/VoxelSpacing13.480/Annotations/101/vesicle-1.0",
             "19999/TS_02/Reconstructions/VoxelSpacing13.480/Annotations/101/vesicle-1.0"
@@ -86,7 +86,7 @@ fn adding_one_annotation_block_builds_only_it() {
     assert_eq!(run.code, 0, "{run:?}");
     let vs = |r: &str| format!("19999/{r}/Reconstructions/VoxelSpacing13.480");
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec![
             format!("{}/Annotations/104/lumen-1.0", vs("TS_01")),
             format!("{}/Annotations/104/lumen-1.0_segmentationmask", vs("TS_01")),
@@ -150,7 +150,7 @@ fn point_picks_become_ndjson_and_a_pick_file_edit_rebuilds_that_run_only() {
     // dataset key photos, copies of TS_01's, are copied again); their precompute is rebuilt.
     let vs1 = ANN1.trim_end_matches("/Annotations");
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec![
             "19999/Images/snapshot.png".to_string(),
             "19999/Images/thumbnail.png".to_string(),
@@ -178,7 +178,7 @@ fn a_malformed_pick_file_fails_its_annotation_naming_the_file_and_line() {
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 1, "{run:?}");
     // The run's key images, which overlay those default points, fail with them.
-    let failed = ids_with(&report, "failed");
+    let failed = crate::common::without_states(ids_with(&report, "failed"));
     assert!(
         failed.iter().all(|id| id.contains("TS_02")
             && (id.contains("cytosolic_ribosome") || id.ends_with("/Images/100"))),
@@ -206,7 +206,8 @@ fn identified_objects_keep_the_run_s_rows() {
     );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(ids_with(&report, "built").contains(&"19999/TS_01/IdentifiedObjects".to_string()));
+    assert!(crate::common::without_states(ids_with(&report, "built"))
+        .contains(&"19999/TS_01/IdentifiedObjects".to_string()));
     let dir = d.output().join("19999/TS_01/IdentifiedObjects");
     let objects = read_json(&dir.join("identified_objects.json"));
     assert_eq!(
@@ -637,7 +638,7 @@ fn meshes_of_every_format_become_one_glb_each() {
     d.edit_config("annotations:\n", &mesh_blocks(&cases));
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(ids_with(&report, "failed").is_empty());
+    assert!(crate::common::without_states(ids_with(&report, "failed")).is_empty());
     let mut glbs = Vec::new();
     for (name, format, _, scale) in cases {
         let path = find_output(&d, &format!("{name}-1.0_triangularmesh.glb"));
@@ -681,7 +682,7 @@ fn meshes_of_every_format_become_one_glb_each() {
     // The same input gives the same bytes; an unchanged re-run builds nothing.
     let before = std::fs::read(&glbs[0].0).unwrap();
     let (_, report) = d.build(&[]);
-    assert!(ids_with(&report, "built").is_empty());
+    assert!(crate::common::without_states(ids_with(&report, "built")).is_empty());
     assert_eq!(std::fs::read(&glbs[0].0).unwrap(), before);
 
     // trimesh, the reference's mesh library, reads every glb with the same counts and the
@@ -713,7 +714,7 @@ fn a_scale_factor_edit_rebuilds_only_that_mesh() {
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     // The glb, the JSON that keys on the glb's digest, and the glb's precompute.
-    let built = ids_with(&report, "built");
+    let built = crate::common::without_states(ids_with(&report, "built"));
     assert_eq!(built.len(), 3, "{built:?}");
     assert!(built[0].ends_with("/objmesh-1.0"), "{built:?}");
     assert!(
@@ -761,7 +762,7 @@ fn malformed_meshes_fail_their_annotation_naming_the_file() {
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 1, "{run:?}");
     // Each mesh target fails, and so do its JSON and its precompute, which need it.
-    let failed = ids_with(&report, "failed");
+    let failed = crate::common::without_states(ids_with(&report, "failed"));
     assert_eq!(failed.len(), 12, "{failed:?}");
     assert_eq!(
         failed
@@ -927,7 +928,7 @@ fn rescaled_masks_take_the_grid_of_the_run_s_alignment() {
     );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let built = ids_with(&report, "built");
+    let built = crate::common::without_states(ids_with(&report, "built"));
     assert!(
         built.iter().all(|id| id.contains("/Alignments/")
             || id.contains("/half")

@@ -41,7 +41,7 @@ fn the_readme_demo_command_builds_the_bundled_deposition() {
     let r = run(cmd);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
-        r.stdout.starts_with("built 54, fresh 0, failed 0"),
+        r.stdout.starts_with("built 56, fresh 0, failed 0"),
         "{}",
         r.stdout
     );

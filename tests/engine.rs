@@ -11,7 +11,7 @@ fn first_build_writes_the_portal_layout() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("built "), "{}", run.stdout);
     assert_eq!(report["summary"]["failed"], 0);
-    let built = ids_with(&report, "built");
+    let built = crate::common::without_states(ids_with(&report, "built"));
     for id in [
         "depositions_metadata/10999",
         "19999",
@@ -130,7 +130,7 @@ fn changing_one_source_rebuilds_exactly_its_readers() {
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec![
             "19999/TS_01/TiltSeries/100",
             "19999/TS_01/TiltSeries/100/TS_01.rawtlt"
@@ -145,7 +145,7 @@ fn changing_one_source_rebuilds_exactly_its_readers() {
     std::fs::write(&mdoc, text).unwrap();
     let (_, report) = d.build(&[]);
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec![
             "19999/TS_02/Frames",
             "19999/TS_02/Frames/TS_02.mdoc",
@@ -161,7 +161,7 @@ fn changing_one_metadata_field_rebuilds_only_that_entity() {
     d.edit_config("method_type: fiducial_based", "method_type: patch_tracking");
     let (_, report) = d.build(&[]);
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec!["19999/TS_01/Alignments/100", "19999/TS_02/Alignments/100"]
     );
     let align = read_json(
@@ -184,7 +184,7 @@ fn early_cutoff_keeps_children_fresh_when_a_parent_output_is_identical() {
         "--filter",
         "run=TS_01",
     ]);
-    let built = ids_with(&report, "built");
+    let built = crate::common::without_states(ids_with(&report, "built"));
     assert!(
         built.contains(&"19999/TS_01/Frames/TS_01.mdoc".to_string()),
         "{built:?}"
@@ -204,7 +204,7 @@ fn ids_are_stable_and_new_depositions_get_the_next_number() {
     );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let built = ids_with(&report, "built");
+    let built = crate::common::without_states(ids_with(&report, "built"));
     assert!(
         built.contains(&"19999/TS_01/Alignments/101".to_string()),
         "{built:?}"
@@ -233,7 +233,7 @@ fn only_and_filters_select_targets() {
     let (run, report) = d.build(&["--only", "rawtilt", "--exclude", "run=TS_02"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec!["19999/TS_01/TiltSeries/100/TS_01.rawtlt"]
     );
 }
@@ -245,7 +245,7 @@ fn volumes_are_converted_with_their_metadata_and_key_images() {
     let d = Deposition::new();
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let built = ids_with(&report, "built");
+    let built = crate::common::without_states(ids_with(&report, "built"));
     for id in [
         format!("{TOMO1}/TS_01"),
         TOMO1.to_string(),
@@ -308,7 +308,7 @@ fn a_tomogram_metadata_edit_does_not_reconvert_the_volume() {
     );
     let (_, report) = d.build(&[]);
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec![
             "19999/TS_01/Reconstructions/VoxelSpacing13.480/Tomograms/100",
             "19999/TS_02/Reconstructions/VoxelSpacing13.480/Tomograms/100"
@@ -329,7 +329,7 @@ fn a_new_tomogram_source_rebuilds_that_run_s_volume_and_dependents_only() {
     assert_eq!(run.code, 0, "{run:?}");
     let vs2 = "19999/TS_02/Reconstructions/VoxelSpacing13.480";
     assert_eq!(
-        ids_with(&report, "built"),
+        crate::common::without_states(ids_with(&report, "built")),
         vec![
             // The alignment reads the tomogram's source header (volume_dimension).
             "19999/TS_02/Alignments/100".to_string(),
@@ -350,7 +350,7 @@ fn tomogram_header_finds_voxel_spacings_from_headers_only() {
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     // cella.y / my of the generated MRCs is 13.48 Å: the same folder as the literal gives.
-    assert!(ids_with(&report, "built").contains(&TOMO1.to_string()));
+    assert!(crate::common::without_states(ids_with(&report, "built")).contains(&TOMO1.to_string()));
 }
 
 /// The reference names a rawtilt copy `{run}.rawtlt` whatever the source's extension; when

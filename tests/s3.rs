@@ -368,6 +368,7 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
         s3_request_timeout: 10,
         s3_part_size: 16,
         lease_ttl: 30,
+        https_prefix: cryoet_ingest::entities::DEFAULT_HTTPS_PREFIX.into(),
     };
     let plan = load(
         &d.config(),

@@ -22,6 +22,8 @@
 //!   read by our point readers and compared with the packages' own readings;
 //! - `s3`: S3 input/output, the shared S3 cache, shards, crashes and outages (moto server);
 //! - `slurm`: the sbatch array script on a one-node Slurm (`../shared/tools/slurm-local`);
+//! - `viz_config`: Neuroglancer states (layers, colours, ratio rule, incremental rebuilds, an
+//!   annotation-only deposition) and the GMM contrast limits against scikit-learn (test venv);
 //! - `validate`: `ingest validate` over the real configs in `../shared`;
 //! - `volume_readers`: volume outputs read back by zarr-python and mrcfile (test venv).
 
@@ -45,4 +47,5 @@ mod pyramid_parity;
 mod s3;
 mod slurm;
 mod validate;
+mod viz_config;
 mod volume_readers;

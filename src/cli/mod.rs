@@ -200,6 +200,10 @@ pub mod plan {
         /// by another worker once expired (a crashed worker's targets wait this long).
         #[arg(long, default_value_t = 300, value_name = "SECONDS")]
         pub lease_ttl: u64,
+        /// URL prefix under which OUTPUT is served, for the sources of the Neuroglancer states
+        /// (part of their key: a new prefix rebuilds every state, nothing else).
+        #[arg(long, default_value = entities::DEFAULT_HTTPS_PREFIX, value_name = "URL")]
+        pub https_prefix: String,
     }
 
     impl StorageArgs {
@@ -295,6 +299,7 @@ pub mod plan {
             output: &output,
             s3: &s3_opts,
             volume_formats,
+            https_prefix: &storage.https_prefix,
         };
         let targets = entities::targets(&ctx)?;
         crate::graph::check_acyclic(&targets)

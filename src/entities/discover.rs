@@ -96,11 +96,11 @@ fn child_kinds(kind: EntityKind) -> &'static [EntityKind] {
     }
 }
 
-/// Kinds the walk visits now. Annotation visualizations and the Neuroglancer config come with the work that builds them; key images are derived from
-/// tomograms, not found.
+/// Kinds the walk visits now. Annotation visualizations come with the work that builds them;
+/// key images are derived from tomograms, not found.
 fn discovered(kind: EntityKind) -> bool {
     use EntityKind::*;
-    !matches!(kind, AnnotationViz | KeyImage | VizConfig)
+    !matches!(kind, AnnotationViz | KeyImage)
 }
 
 struct Walk<'a> {
@@ -728,6 +728,7 @@ fn default_instances(kind: EntityKind, parent: Option<usize>) -> Vec<Instance> {
     let names: &[&str] = match kind {
         EntityKind::Alignment => &["default"],
         EntityKind::DatasetKeyphoto => &["snapshot", "thumbnail"],
+        EntityKind::VizConfig => &["neuroglancer"],
         _ => &[],
     };
     names

@@ -17,10 +17,12 @@ pub mod ids;
 mod io;
 mod keyphotos;
 mod visualization;
+mod viz_config;
 mod volumes;
 
 pub use discover::{discover, DiscoverError, Discovery, NameFilters};
 pub use io::{BuildError, BuildIo};
+pub use viz_config::DEFAULT_HTTPS_PREFIX;
 
 use crate::config::{DatasetConfig, GlobVars};
 use crate::graph::TargetSpec;
@@ -84,6 +86,8 @@ pub struct TargetContext<'a> {
     pub input: &'a Store,
     /// OUTPUT.
     pub output: &'a Store,
+    /// The URL prefix of OUTPUT in Neuroglancer states (`--https-prefix`).
+    pub https_prefix: &'a str,
     /// How to reach S3 for objects outside INPUT (key photos in other buckets).
     pub s3: &'a crate::storage::S3Options,
     /// The `build --write-mrc/--write-zarr` choices for volumes.
@@ -244,6 +248,9 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
                 .map(|(_, id)| id.clone()),
         );
     }
+    // Neuroglancer states read what the other targets write, so they are planned last.
+    let states = viz_config::targets(ctx, &out)?;
+    out.extend(states);
     Ok(out)
 }
 

@@ -192,6 +192,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         sources,
         deps,
         action,
+        metadata: false,
     }))
 }
 

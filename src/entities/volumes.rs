@@ -60,12 +60,7 @@ pub fn tomogram_targets(
 
     let images_dir = format!("{}/Images/{}", vs_inst.output_dir, inst.id.unwrap_or(0));
     let key_photo = |name: &str| format!("{images_dir}/key-photo-{name}.png");
-    let alignment = inst
-        .metadata
-        .get("alignment_metadata_path")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .or_else(|| d.run_alignment_path(idx));
+    let alignment = tomogram_alignment_path(d, idx);
     let neuroglancer = format!(
         "{}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
         vs_inst.output_dir,
@@ -115,6 +110,17 @@ pub fn tomogram_targets(
         images.config["mrc_from_destination"] = destination_fingerprints(ctx, &read)?;
     }
     Ok(vec![volume, meta, images])
+}
+
+/// The `alignment_metadata_path` a tomogram's metadata gets: its config's, else the run's
+/// first alignment's.
+pub(crate) fn tomogram_alignment_path(d: &super::Discovery, idx: usize) -> Option<String> {
+    d.instances[idx]
+        .metadata
+        .get("alignment_metadata_path")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .or_else(|| d.run_alignment_path(idx))
 }
 
 /// The targets of a tilt-series instance: volume and metadata.

@@ -409,6 +409,39 @@ impl OmeZarrSource {
     }
 }
 
+/// Reads a whole float32 array of a zarr storage (e.g. a pyramid level `"2"`): its values in C
+/// order and its shape, z, y, x. Other data types are an error (only tomogram levels are read).
+pub fn read_level_f32(
+    storage: ReadableStorage,
+    path: &str,
+    name: &str,
+) -> Result<(Vec<f32>, [usize; 3]), OmeZarrError> {
+    let read_err = |message: String| OmeZarrError::Read {
+        name: format!("{name}/{path}"),
+        message,
+    };
+    let array = Array::open(storage, &format!("/{}", path.trim_matches('/')))
+        .map_err(|e| read_err(e.to_string()))?;
+    let shape = array.shape().to_vec();
+    let [z, y, x] = shape[..] else {
+        return Err(OmeZarrError::Metadata {
+            name: format!("{name}/{path}"),
+            message: format!("{} dimensions, expected 3 (z, y, x)", shape.len()),
+        });
+    };
+    if *array.data_type() != data_type::float32() {
+        return Err(OmeZarrError::UnsupportedDataType {
+            name: format!("{name}/{path}"),
+            dtype: format!("{:?}", array.data_type()),
+        });
+    }
+    let subset = ArraySubset::new_with_ranges(&[0..z, 0..y, 0..x]);
+    let values = array
+        .retrieve_array_subset::<Vec<f32>>(&subset)
+        .map_err(|e| read_err(e.to_string()))?;
+    Ok((values, [z as usize, y as usize, x as usize]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

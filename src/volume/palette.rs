@@ -78,6 +78,17 @@ impl PyRandom {
         r
     }
 
+    /// numpy's legacy `RandomState(seed)` for an integer seed: MT19937 seeded with
+    /// `init_genrand(seed)` (not `init_by_array`); its `random_sample()` is [`PyRandom::random`].
+    pub fn numpy_legacy(seed: u32) -> Self {
+        let mut r = Self {
+            mt: [0; 624],
+            index: 624,
+        };
+        r.init_genrand(seed);
+        r
+    }
+
     fn init_genrand(&mut self, s: u32) {
         self.mt[0] = s;
         for i in 1..624 {

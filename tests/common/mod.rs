@@ -224,3 +224,11 @@ where
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `ids` without the Neuroglancer states (`…-neuroglancer_config.json`), which rebuild with
+/// every tomogram and annotation JSON they read; `tests/viz_config.rs` checks which do.
+pub fn without_states(ids: Vec<String>) -> Vec<String> {
+    ids.into_iter()
+        .filter(|id| !id.ends_with("-neuroglancer_config.json"))
+        .collect()
+}

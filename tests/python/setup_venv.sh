@@ -25,6 +25,11 @@ fi
 # src/volume/palette.rs reproduces. neuroglancer (the reference's pin), cloud-volume and
 # DracoPy (the reference's lock) read the neuroglancer precomputed outputs (annotations,
 # sharded indices, segmentations, Draco mesh fragments) back.
+# scikit-learn (the reference's lock: 1.8.0) fits the
+# Gaussian mixtures the neuroglancer contrast limits come from, which
+# src/formats/neuroglancer/contrast.rs reproduces. neuroglancer 2.41.2 (the reference's lock)
+# ships the built viewer client under neuroglancer/static/client, which the screenshot test
+# serves on 127.0.0.1 to load our states in headless Chromium.
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -37,6 +42,7 @@ fi
     "imodmodel==0.1.0" \
     "distinctipy==1.3.4" \
     "neuroglancer==2.41.2" \
+    "scikit-learn==1.8.0" \
     "cloud-volume==10.5.0" \
     "DracoPy==1.5.0"
 
@@ -80,11 +86,12 @@ fi
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
 import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy
-import neuroglancer, cloudvolume, DracoPy
+import neuroglancer, cloudvolume, DracoPy, sklearn
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
       "h5py", h5py.__version__, "moto", moto.__version__,
       "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"), "distinctipy", md.version("distinctipy"),
-      "neuroglancer", md.version("neuroglancer"), "cloud-volume", md.version("cloud-volume"))
+      "neuroglancer", md.version("neuroglancer"), "cloud-volume", md.version("cloud-volume"),
+      "scikit-learn", sklearn.__version__)
 PY
 "$numerics/bin/python" -c 'import numpy, skimage, zarr; print("reference-numerics ready: numpy", numpy.__version__, "scikit-image", skimage.__version__, "zarr", zarr.__version__)'

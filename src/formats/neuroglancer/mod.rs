@@ -6,6 +6,7 @@
 
 pub mod annotations;
 pub mod compressed_segmentation;
+pub mod contrast;
 pub mod draco;
 pub mod marching_cubes;
 pub mod mesh;
@@ -14,6 +15,7 @@ pub mod segmentation;
 mod segmentation_mesh;
 pub mod sharding;
 pub mod simplify;
+pub mod state;
 
 /// Errors of the neuroglancer encoders, naming the file or directory concerned.
 #[derive(Debug, thiserror::Error)]
