@@ -330,7 +330,10 @@ fn py_int_hash(n: i64) -> i64 {
 pub fn python_int_set_order(items: &[i64]) -> Vec<i64> {
     const LINEAR_PROBES: usize = 9;
     const PERTURB_SHIFT: u32 = 5;
-    fn insert_clean(table: &mut [Option<(i64, i64)>], key: i64, hash: i64) {
+    /// The empty slot `key` lands in on its probe path, or `None` when it is already there.
+    /// Without deletions the set has no dummies: a key is either found on its probe path or
+    /// the first empty slot there takes it.
+    fn probe(table: &[Option<(i64, i64)>], key: i64, hash: i64) -> Option<usize> {
         let mask = table.len() - 1;
         let mut perturb = hash as u64;
         let mut i = (hash as u64 as usize) & mask;
@@ -340,9 +343,12 @@ pub fn python_int_set_order(items: &[i64]) -> Vec<i64> {
             } else {
                 i
             };
-            if let Some(slot) = (i..=last).find(|&j| table[j].is_none()) {
-                table[slot] = Some((key, hash));
-                return;
+            for (j, entry) in table.iter().enumerate().take(last + 1).skip(i) {
+                match entry {
+                    None => return Some(j),
+                    Some((k, _)) if *k == key => return None,
+                    Some(_) => {}
+                }
             }
             perturb >>= PERTURB_SHIFT;
             i = (i
@@ -357,31 +363,9 @@ pub fn python_int_set_order(items: &[i64]) -> Vec<i64> {
     for &key in items {
         let hash = py_int_hash(key);
         let mask = table.len() - 1;
-        let mut perturb = hash as u64;
-        let mut i = (hash as u64 as usize) & mask;
-        // Without deletions the set has no dummies: a key is either found on its probe path
-        // or the first empty slot there takes it.
-        let slot = 'probe: loop {
-            let last = if i + LINEAR_PROBES <= mask {
-                i + LINEAR_PROBES
-            } else {
-                i
-            };
-            for (j, entry) in table.iter().enumerate().take(last + 1).skip(i) {
-                match entry {
-                    None => break 'probe Some(j),
-                    Some((k, _)) if *k == key => break 'probe None,
-                    Some(_) => {}
-                }
-            }
-            perturb >>= PERTURB_SHIFT;
-            i = (i
-                .wrapping_mul(5)
-                .wrapping_add(1)
-                .wrapping_add(perturb as usize))
-                & mask;
+        let Some(slot) = probe(&table, key, hash) else {
+            continue;
         };
-        let Some(slot) = slot else { continue };
         table[slot] = Some((key, hash));
         used += 1;
         if used * 5 >= mask * 3 {
@@ -392,7 +376,8 @@ pub fn python_int_set_order(items: &[i64]) -> Vec<i64> {
             }
             let mut grown = vec![None; size];
             for (k, h) in table.iter().flatten() {
-                insert_clean(&mut grown, *k, *h);
+                let slot = probe(&grown, *k, *h).expect("keys of a set are distinct");
+                grown[slot] = Some((*k, *h));
             }
             table = grown;
         }

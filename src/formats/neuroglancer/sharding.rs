@@ -348,45 +348,32 @@ pub fn murmurhash3_x86_128_low64(key: &[u8]) -> u64 {
         h = h.wrapping_mul(0xc2b2_ae35);
         h ^ (h >> 16)
     }
+    // The per-lane mixing of a 32-bit word, in the body and the tail alike.
+    let scramble =
+        |k: u32, ca: u32, r: u32, cb: u32| k.wrapping_mul(ca).rotate_left(r).wrapping_mul(cb);
     let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let (mut h1, mut h2, mut h3, mut h4) = (0u32, 0u32, 0u32, 0u32);
     let blocks = key.len() / 16;
     for block in key[..blocks * 16].chunks_exact(16) {
-        let k1 = word(&block[0..])
-            .wrapping_mul(C1)
-            .rotate_left(15)
-            .wrapping_mul(C2);
-        h1 ^= k1;
+        h1 ^= scramble(word(&block[0..]), C1, 15, C2);
         h1 = h1
             .rotate_left(19)
             .wrapping_add(h2)
             .wrapping_mul(5)
             .wrapping_add(0x561c_cd1b);
-        let k2 = word(&block[4..])
-            .wrapping_mul(C2)
-            .rotate_left(16)
-            .wrapping_mul(C3);
-        h2 ^= k2;
+        h2 ^= scramble(word(&block[4..]), C2, 16, C3);
         h2 = h2
             .rotate_left(17)
             .wrapping_add(h3)
             .wrapping_mul(5)
             .wrapping_add(0x0bca_a747);
-        let k3 = word(&block[8..])
-            .wrapping_mul(C3)
-            .rotate_left(17)
-            .wrapping_mul(C4);
-        h3 ^= k3;
+        h3 ^= scramble(word(&block[8..]), C3, 17, C4);
         h3 = h3
             .rotate_left(15)
             .wrapping_add(h4)
             .wrapping_mul(5)
             .wrapping_add(0x96cd_1c35);
-        let k4 = word(&block[12..])
-            .wrapping_mul(C4)
-            .rotate_left(18)
-            .wrapping_mul(C1);
-        h4 ^= k4;
+        h4 ^= scramble(word(&block[12..]), C4, 18, C1);
         h4 = h4
             .rotate_left(13)
             .wrapping_add(h1)
@@ -400,16 +387,16 @@ pub fn murmurhash3_x86_128_low64(key: &[u8]) -> u64 {
             .fold(0u32, |acc, i| (acc << 8) | u32::from(tail[i]))
     };
     if tail.len() > 12 {
-        h4 ^= lane(12).wrapping_mul(C4).rotate_left(18).wrapping_mul(C1);
+        h4 ^= scramble(lane(12), C4, 18, C1);
     }
     if tail.len() > 8 {
-        h3 ^= lane(8).wrapping_mul(C3).rotate_left(17).wrapping_mul(C4);
+        h3 ^= scramble(lane(8), C3, 17, C4);
     }
     if tail.len() > 4 {
-        h2 ^= lane(4).wrapping_mul(C2).rotate_left(16).wrapping_mul(C3);
+        h2 ^= scramble(lane(4), C2, 16, C3);
     }
     if !tail.is_empty() {
-        h1 ^= lane(0).wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+        h1 ^= scramble(lane(0), C1, 15, C2);
     }
     let len = key.len() as u32;
     h1 ^= len;
