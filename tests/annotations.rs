@@ -713,9 +713,9 @@ fn a_scale_factor_edit_rebuilds_only_that_mesh() {
     d.edit_config("scale_factor: 1.5\n", "scale_factor: 3.0\n");
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
-    // The glb, and the JSON that keys on the glb's digest (meshes have no precompute yet).
+    // The glb, the JSON that keys on the glb's digest, and the glb's precompute.
     let built = crate::common::without_states(ids_with(&report, "built"));
-    assert_eq!(built.len(), 2, "{built:?}");
+    assert_eq!(built.len(), 3, "{built:?}");
     assert!(built[0].ends_with("/objmesh-1.0"), "{built:?}");
     assert!(
         built[1].ends_with("/objmesh-1.0_triangularmesh.glb"),
@@ -761,10 +761,17 @@ fn malformed_meshes_fail_their_annotation_naming_the_file() {
     );
     let (run, report) = d.build(&[]);
     assert_eq!(run.code, 1, "{run:?}");
-    // Each mesh target fails, and so does its JSON, which needs it (meshes have no
-    // precompute yet).
+    // Each mesh target fails, and so do its JSON and its precompute, which need it.
     let failed = crate::common::without_states(ids_with(&report, "failed"));
-    assert_eq!(failed.len(), 8, "{failed:?}");
+    assert_eq!(failed.len(), 12, "{failed:?}");
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|id| id.contains("/NeuroglancerPrecompute/"))
+            .count(),
+        4,
+        "{failed:?}"
+    );
     assert_eq!(
         failed
             .iter()

@@ -129,13 +129,9 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             Encoding::Segmentation { resolution_nm }
         }
         AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => {
-            // The multi-resolution mesh encoder is not built yet (`encode_glb_mesh`): such
-            // annotations get no precompute target, with a note, rather than a failing one.
-            let _ = mesh_label;
-            crate::graph::log::note(&format!(
-                "no precompute for {shape} shape yet ({read}): mesh precompute is not built"
-            ));
-            return Ok(None);
+            let label = mesh_label(&prefix);
+            config["string_label"] = json!(label);
+            Encoding::Mesh { label }
         }
         AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
             crate::graph::log::note(&format!("no precompute for {shape} shape ({read})"));
