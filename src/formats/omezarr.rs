@@ -202,6 +202,44 @@ pub fn local_storage(path: &std::path::Path) -> Result<ReadableStorage, OmeZarrE
     Ok(Arc::new(store))
 }
 
+/// Reads `$subset` of `$array` as `Vec<$to>`: directly when the stored type is `$to`
+/// (`$to_type`), otherwise element by element with `as $to` (numpy's `astype`: integers wrap,
+/// floats truncate toward zero). Evaluates to a `Result` with read errors mapped by `$err`.
+macro_rules! retrieve_as {
+    ($array:expr, $subset:expr, $err:expr, $to:ty, $to_type:expr) => {{
+        let dt = $array.data_type();
+        macro_rules! get {
+            ($t:ty) => {
+                $array
+                    .retrieve_array_subset::<Vec<$t>>($subset)
+                    .map_err($err)
+                    .map(|v| v.into_iter().map(|v| v as $to).collect())
+            };
+        }
+        if *dt == $to_type {
+            $array
+                .retrieve_array_subset::<Vec<$to>>($subset)
+                .map_err($err)
+        } else if *dt == data_type::int8() {
+            get!(i8)
+        } else if *dt == data_type::uint8() {
+            get!(u8)
+        } else if *dt == data_type::int16() {
+            get!(i16)
+        } else if *dt == data_type::uint16() {
+            get!(u16)
+        } else if *dt == data_type::int32() {
+            get!(i32)
+        } else if *dt == data_type::uint32() {
+            get!(u32)
+        } else if *dt == data_type::float32() {
+            get!(f32)
+        } else {
+            get!(f64)
+        }
+    }};
+}
+
 impl OmeZarrSource {
     /// Reads the root attributes (Zarr v2 `.zattrs`, or v3 `zarr.json` with an `ome` block) and
     /// opens the first dataset.
@@ -311,36 +349,7 @@ impl OmeZarrSource {
             name: self.name.clone(),
             message: e.to_string(),
         };
-        let dt = self.array.data_type();
-        macro_rules! get {
-            ($t:ty) => {
-                self.array
-                    .retrieve_array_subset::<Vec<$t>>(&subset)
-                    .map_err(err)?
-                    .into_iter()
-                    .map(|v| v as f32)
-                    .collect()
-            };
-        }
-        Ok(if *dt == data_type::float32() {
-            self.array
-                .retrieve_array_subset::<Vec<f32>>(&subset)
-                .map_err(err)?
-        } else if *dt == data_type::int8() {
-            get!(i8)
-        } else if *dt == data_type::uint8() {
-            get!(u8)
-        } else if *dt == data_type::int16() {
-            get!(i16)
-        } else if *dt == data_type::uint16() {
-            get!(u16)
-        } else if *dt == data_type::int32() {
-            get!(i32)
-        } else if *dt == data_type::uint32() {
-            get!(u32)
-        } else {
-            get!(f64)
-        })
+        retrieve_as!(self.array, &subset, err, f32, data_type::float32())
     }
 
     /// The chunk shape of level 0, z, y, x (regular grids; the first chunk's otherwise).
@@ -376,36 +385,7 @@ impl OmeZarrSource {
             name: self.name.clone(),
             message: format!("region z {:?} y {:?} x {:?}: {e}", zyx[0], zyx[1], zyx[2]),
         };
-        let dt = self.array.data_type();
-        macro_rules! get {
-            ($t:ty) => {
-                self.array
-                    .retrieve_array_subset::<Vec<$t>>(&subset)
-                    .map_err(err)?
-                    .into_iter()
-                    .map(|v| v as u32)
-                    .collect()
-            };
-        }
-        Ok(if *dt == data_type::uint32() {
-            self.array
-                .retrieve_array_subset::<Vec<u32>>(&subset)
-                .map_err(err)?
-        } else if *dt == data_type::int8() {
-            get!(i8)
-        } else if *dt == data_type::uint8() {
-            get!(u8)
-        } else if *dt == data_type::int16() {
-            get!(i16)
-        } else if *dt == data_type::uint16() {
-            get!(u16)
-        } else if *dt == data_type::int32() {
-            get!(i32)
-        } else if *dt == data_type::float32() {
-            get!(f32)
-        } else {
-            get!(f64)
-        })
+        retrieve_as!(self.array, &subset, err, u32, data_type::uint32())
     }
 }
 
