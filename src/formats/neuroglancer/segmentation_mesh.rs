@@ -52,20 +52,7 @@ pub(crate) fn write_meshes(
     let mesh_dir = out_dir.join(MESH_DIR);
     std::fs::create_dir_all(&mesh_dir).map_err(|e| NeuroglancerError::io(&mesh_dir, e))?;
     let spec = hashed_spec(meshes.len() as u64);
-    let entries: Vec<(u64, Vec<u8>, Option<usize>)> = meshes
-        .par_iter()
-        .filter_map(|(label, mesh)| {
-            let (manifest, mut data) = multilod::process_mesh(mesh, MAX_LOD, min_chunk)?;
-            let manifest = manifest.to_bytes();
-            let tail = manifest.len();
-            data.extend_from_slice(&manifest);
-            Some((u64::from(*label), data, Some(tail)))
-        })
-        .collect();
-    for (name, bytes) in spec.synthesize_indexed_tails(entries) {
-        let path = mesh_dir.join(name);
-        std::fs::write(&path, bytes).map_err(|e| NeuroglancerError::io(&path, e))?;
-    }
+    write_mesh_shards(&mesh_dir, &spec, &meshes, MAX_LOD, min_chunk)?;
     let info_path = mesh_dir.join("info");
     std::fs::write(&info_path, python_json(&mesh_info(resolution, &spec), 0))
         .map_err(|e| NeuroglancerError::io(&info_path, e))?;
@@ -78,6 +65,33 @@ pub(crate) fn write_meshes(
         &provenance(&layer, min_chunk, &spec),
         2,
     )
+}
+
+/// igneous's `create_mesh_shard`: every label's multi-LOD mesh (fragments, then the manifest
+/// the shard index points at) packed into the shard files of `spec` under `mesh_dir`. Labels
+/// whose mesh is flat or empty are left out, as igneous leaves them out.
+pub(crate) fn write_mesh_shards(
+    mesh_dir: &Path,
+    spec: &ShardingSpec,
+    meshes: &[(u32, TriMesh)],
+    num_lod: u32,
+    min_chunk: [i64; 3],
+) -> Result<(), NeuroglancerError> {
+    let entries: Vec<(u64, Vec<u8>, Option<usize>)> = meshes
+        .par_iter()
+        .filter_map(|(label, mesh)| {
+            let (manifest, mut data) = multilod::process_mesh(mesh, num_lod, min_chunk)?;
+            let manifest = manifest.to_bytes();
+            let tail = manifest.len();
+            data.extend_from_slice(&manifest);
+            Some((u64::from(*label), data, Some(tail)))
+        })
+        .collect();
+    for (name, bytes) in spec.synthesize_indexed_tails(entries) {
+        let path = mesh_dir.join(name);
+        std::fs::write(&path, bytes).map_err(|e| NeuroglancerError::io(&path, e))?;
+    }
+    Ok(())
 }
 
 /// The sharding igneous picks for `labels` hashed labels (8 KiB shard index, 32 KiB minishard
