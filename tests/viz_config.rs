@@ -63,21 +63,23 @@ fn dir_name(json: &str, shape: &str) -> String {
     precompute_dir_name(id, parts[0].trim_end_matches(".json"), shape)
 }
 
-/// Creates the precompute folder of every layer file of `run`, at `vs` for those whose folder
-/// name contains `elsewhere`, else at 13.480.
-fn make_precompute_dirs(out: &Path, run_rel: &str, elsewhere: Option<(&str, &str)>) {
+/// Moves the precompute folder of every layer of `run_rel` whose folder name contains
+/// `pattern` from VoxelSpacing13.480 to VoxelSpacing`vs` (as if its annotation were at that
+/// spacing).
+fn move_precompute_dirs(out: &Path, run_rel: &str, pattern: &str, vs: &str) {
     for (json, _, files) in annotation_files(out, run_rel) {
         for (_, shape) in files {
             let name = dir_name(&json, &shape);
-            let vs = match elsewhere {
-                Some((pat, vs)) if name.contains(pat) => vs,
-                _ => "13.480",
+            if !name.contains(pattern) {
+                continue;
+            }
+            let at = |vs: &str| {
+                out.join(format!(
+                    "{run_rel}/VoxelSpacing{vs}/NeuroglancerPrecompute/{name}"
+                ))
             };
-            let dir = out.join(format!(
-                "{run_rel}/VoxelSpacing{vs}/NeuroglancerPrecompute/{name}"
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("info"), b"{}").unwrap();
+            std::fs::create_dir_all(at(vs).parent().unwrap()).unwrap();
+            std::fs::rename(at("13.480"), at(vs)).unwrap();
         }
     }
 }
@@ -88,9 +90,9 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
     let (run, _) = d.build(&[]);
     assert_eq!(run.code, 0, "{run:?}");
     let out = d.output();
-    // No precompute folder yet: the image layer only.
+    // The image layer, then one layer per annotation file.
     let s = state(&out, "TS_01");
-    assert_eq!(s["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(s["layers"].as_array().unwrap().len(), 5);
     let image = &s["layers"][0];
     assert_eq!(image["name"], "TS_01");
     assert_eq!(
@@ -111,8 +113,9 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
     assert!(range[0].as_f64().unwrap() < range[1].as_f64().unwrap());
 
     // The ribosome points' folder is at another voxel spacing (twice this one): ratio 2.
-    make_precompute_dirs(&out, RUN1, Some(("ribosome", "26.960")));
-    let (run, report) = d.build(&[]);
+    move_precompute_dirs(&out, RUN1, "ribosome", "26.960");
+    let only_states = ["--only", "viz_config"];
+    let (run, report) = d.build(&only_states);
     assert_eq!(run.code, 0, "{run:?}");
     let built = ids_with(&report, "built");
     assert_eq!(
@@ -120,7 +123,7 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
         vec![format!(
             "{RUN1}/VoxelSpacing13.480/NeuroglancerPrecompute/100-neuroglancer_config.json"
         )],
-        "only the run whose OUTPUT gained folders"
+        "only the run whose OUTPUT's folders moved"
     );
     let s = state(&out, "TS_01");
     let layers = s["layers"].as_array().unwrap();
@@ -201,7 +204,12 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
     assert_eq!(s["position"], json!([32.0, 32.0, 16.0]));
     assert_eq!(s["crossSectionScale"], json!(2.0));
     // Another https prefix rebuilds the states (part of their key), with the new sources.
-    let (run, report) = d.build(&["--https-prefix", "http://127.0.0.1:9/data/"]);
+    let (run, report) = d.build(&[
+        "--only",
+        "viz_config",
+        "--https-prefix",
+        "http://127.0.0.1:9/data/",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(ids_with(&report, "built").len(), 2, "{report}");
     assert_eq!(
@@ -217,8 +225,6 @@ fn viz_state_an_added_annotation_rebuilds_only_its_tomogram_and_keeps_colours() 
     let d = Deposition::new();
     assert_eq!(d.build(&[]).0.code, 0);
     let out = d.output();
-    make_precompute_dirs(&out, RUN1, None);
-    assert_eq!(d.build(&[]).0.code, 0);
     let before = state(&out, "TS_01")["layers"].clone();
     let ts2 = state(&out, "TS_02");
     // A point annotation of TS_01 only.
@@ -242,9 +248,8 @@ fn viz_state_an_added_annotation_rebuilds_only_its_tomogram_and_keeps_colours() 
         )]
     );
     assert_eq!(state(&out, "TS_02"), ts2);
-    // Its precompute folder appears: the layer is added last, the others are unchanged.
-    make_precompute_dirs(&out, RUN1, None);
-    assert_eq!(d.build(&[]).0.code, 0);
+    // Its precompute is built in the same build: the layer is added last, the others are
+    // unchanged.
     let after = state(&out, "TS_01")["layers"].clone();
     let (before, after) = (before.as_array().unwrap(), after.as_array().unwrap());
     assert_eq!(after.len(), before.len() + 1);
@@ -261,7 +266,6 @@ fn viz_state_of_an_annotation_only_deposition_finds_the_tomogram_in_output() {
     let d = Deposition::new();
     assert_eq!(d.build(&[]).0.code, 0);
     let out = d.output();
-    make_precompute_dirs(&out, RUN1, None);
     // A second deposition adds points to the existing runs; its tomograms, voxel spacings and
     // alignments are the destination's.
     std::fs::write(
@@ -293,10 +297,7 @@ annotations:\n- metadata:\n    annotation_ingest_id: late-1\n    annotation_meth
         crate::common::run(cmd)
     };
     // Only what this deposition adds (its dataset has no key photo of its own to copy).
-    let only = ["--only", "annotation", "viz_config"];
-    let run = ingest(&only);
-    assert_eq!(run.code, 0, "{run:?}");
-    make_precompute_dirs(&out, RUN1, None);
+    let only = ["--only", "annotation", "annotation_viz", "viz_config"];
     let run = ingest(&only);
     assert_eq!(run.code, 0, "{run:?}");
     let s = state(&out, "TS_01");
