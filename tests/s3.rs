@@ -326,9 +326,24 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
     ];
     let cmd = s3_build_cmd(&moto, &d, &d.path("failing.json"), &failing);
     let (mut child, stderr) = spawn_until_built(cmd, 5);
-    pause(4);
-    let status = child.wait().unwrap();
+    // The server stays stopped until the build ends: every target still to finish must
+    // publish to it, so the build cannot succeed however slow its CPU work is under load.
+    moto.signal(libc::SIGSTOP);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    moto.signal(libc::SIGCONT);
     let log = stderr.join().unwrap();
+    let status = status.unwrap_or_else(|| panic!("the build did not end in 180 s:\n{log}"));
     assert_ne!(
         status.code(),
         Some(0),

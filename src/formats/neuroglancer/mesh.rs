@@ -62,14 +62,12 @@ pub fn encode_glb_mesh(
     let mesh_dir = out_dir.join(segmentation_mesh::MESH_DIR);
     std::fs::create_dir_all(&mesh_dir).map_err(|e| NeuroglancerError::io(&mesh_dir, e))?;
     let spec = segmentation_mesh::hashed_spec(1);
-    write_json(&mesh_dir.join("info"), &standalone_mesh_info(chunk, &spec), 2)?;
-    segmentation_mesh::write_mesh_shards(
-        &mesh_dir,
-        &spec,
-        &[(GLB_LABEL, mesh)],
-        num_lod,
-        min_chunk,
-    )
+    write_json(
+        &mesh_dir.join("info"),
+        &standalone_mesh_info(chunk, &spec),
+        2,
+    )?;
+    segmentation_mesh::write_mesh_shards(&mesh_dir, &spec, &[(GLB_LABEL, mesh)], num_lod, min_chunk)
 }
 
 /// The segmentation `info` of a standalone mesh (the reference's
