@@ -57,9 +57,17 @@ def main():
         s3.upload_file(local, bucket, key)
     elif cmd == "delete":
         bucket, prefix = split(args[0])
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+        # List everything first: deleting between pages can make the next page skip keys.
+        keys = [
+            obj["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+        ]
+        for key in keys:
+            s3.delete_object(Bucket=bucket, Key=key)
+        left = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("KeyCount", 0)
+        if left:
+            sys.exit(f"delete s3://{bucket}/{prefix}: {left} objects remain")
     elif cmd == "etag":
         bucket, key = split(args[0])
         print(s3.head_object(Bucket=bucket, Key=key)["ETag"])
