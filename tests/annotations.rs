@@ -1,7 +1,7 @@
 //! Annotations: masks through the volume code, metadata JSONs with their file lists, stable
 //! IDs, and incremental rebuilds (a new block, a metadata edit).
 
-use crate::common::{ids_with, read_json, Deposition};
+use crate::common::{copy_dir, ids_with, read_json, Deposition};
 
 const ANN1: &str = "19999/TS_01/Reconstructions/VoxelSpacing13.480/Annotations";
 
@@ -264,19 +264,6 @@ fn an_ome_zarr_mask_source_is_converted_too() {
                 .unwrap();
         // Blosc is run single-threaded, so the same data gives the same chunk bytes.
         assert!(original == copy, "chunk {name} differs");
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
     }
 }
 

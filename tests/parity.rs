@@ -1,9 +1,11 @@
 //! Parity with the reference on what real configs and real layouts do: discovery that goes on
 //! past an empty parent, IDs taken before name filters, `run_name_regex`, `destination_filter`
 //! and read-only references, `--metadata-only`, `--no-write-mrc/--no-write-zarr`, and the
-//! annotation `pre_import` cleanup of partial folders.
+//! annotation `pre_import` cleanup of partial folders; copick layouts (`**` globs, OME-Zarr
+//! tomograms whose shape gives the alignment's `volume_dimension` and masks' `rescale`).
 
-use crate::common::{ids_with, read_json, snapshot as stamps, Deposition};
+use crate::common::{copy_dir, ids_with, read_json, snapshot as stamps, Deposition};
+use std::collections::BTreeMap;
 
 const VS1: &str = "19999/TS_01/Reconstructions/VoxelSpacing13.480";
 
@@ -346,4 +348,129 @@ fn partial_annotation_folders_are_removed_before_annotations_build() {
         vec!["large_ribosome-1.0.json", "large_ribosome-1.0_point.ndjson"]
     );
     assert!(ann.join("notes/readme.json").exists());
+}
+
+/// A half-resolution label mask (8 × 16 × 16 at 26.96 Å) that `rescale` brings to the grid of
+/// the run's tomogram, in both runs, and its annotation block.
+pub fn add_rescaled_mask(d: &Deposition) {
+    let mut labels = vec![0i8; 8 * 16 * 16];
+    for (i, v) in labels.iter_mut().enumerate() {
+        *v = i8::from(i % 7 == 0);
+    }
+    for run in ["TS_01", "TS_02"] {
+        std::fs::write(
+            d.input().join(format!("demo_source/labels/{run}_half.mrc")),
+            cryoet_ingest::demo::labels_mrc_bytes([8, 16, 16], 26.96, &labels),
+        )
+        .unwrap();
+    }
+    d.edit_config(
+        "annotations:\n",
+        "annotations:\n- metadata:\n    annotation_ingest_id: half-1\n    annotation_method: manual\n    annotation_object:\n      id: GO:0031982\n      name: half\n    authors: *authors\n    dates: *dates\n    ground_truth_status: false\n    method_type: manual\n    version: 1.0\n  sources:\n  - SemanticSegmentationMask:\n      file_format: mrc\n      glob_string: labels/{run_name}_half.mrc\n      is_visualization_default: false\n      mask_label: 1\n      rescale: true\n",
+    );
+}
+
+/// Moves the tomograms of a built deposition into a copick layout as OME-Zarr sources:
+/// `copick/ExperimentRuns/{run}/VoxelSpacing13.480/[sub/]wbp.zarr` (zero folders for TS_01,
+/// one for TS_02) plus a decoy in a hidden folder, and points the tomogram block at them with
+/// a `**` glob, as real copick configs do (the MRCs stay: the runs are named after them).
+/// Clears OUTPUT and the cache.
+pub fn move_tomograms_to_copick_zarrs(d: &Deposition) {
+    for (run, below) in [("TS_01", ""), ("TS_02", "sub/")] {
+        let built = d.output().join(format!(
+            "19999/{run}/Reconstructions/VoxelSpacing13.480/Tomograms/100/{run}.zarr"
+        ));
+        let copick = d.input().join(format!(
+            "demo_source/copick/ExperimentRuns/{run}/VoxelSpacing13.480"
+        ));
+        copy_dir(&built, &copick.join(format!("{below}wbp.zarr")));
+        if run == "TS_01" {
+            copy_dir(&built, &copick.join(".trash/wbp.zarr"));
+        }
+    }
+    d.edit_config(
+        "  - source_glob:\n      list_glob: tomograms/{run_name}.mrc\n",
+        "  - source_glob:\n      list_glob: copick/ExperimentRuns/{run_name}/VoxelSpacing*/**/wbp.zarr\n",
+    );
+    std::fs::remove_dir_all(d.output()).unwrap();
+    std::fs::remove_dir_all(d.path("cache")).unwrap();
+}
+
+/// The entries of a built tree that do not depend on whether the tomogram source was an MRC
+/// or an OME-Zarr: alignment JSONs and rescaled masks (bytes), and each tomogram's level-0 zarr
+/// chunks.
+pub fn tomogram_dependent_outputs(root: &std::path::Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    stamps(root)
+        .into_iter()
+        .filter(|(p, _)| {
+            let p = p.to_string_lossy();
+            (p.contains("/Alignments/") && p.ends_with(".json"))
+                || p.contains("half-1.0_segmentationmask")
+                || (p.contains("/Tomograms/") && p.contains(".zarr/0/"))
+        })
+        .map(|(p, (_, bytes))| (p, bytes))
+        .collect()
+}
+
+#[test]
+fn copick_ome_zarr_tomograms_found_by_double_star_give_dimensions_and_rescale() {
+    let d = Deposition::new();
+    add_rescaled_mask(&d);
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let from_mrc = tomogram_dependent_outputs(&d.output());
+    let alignment = read_json(
+        &d.output()
+            .join("19999/TS_02/Alignments/100/alignment_metadata.json"),
+    );
+    assert_eq!(
+        alignment["volume_dimension"],
+        serde_json::json!({"x": 431.36, "y": 431.36, "z": 215.68}),
+        "32 × 32 × 16 voxels of 13.48 Å"
+    );
+
+    move_tomograms_to_copick_zarrs(&d);
+    let (run, report) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // One tomogram per run: the hidden folder's zarr is not found.
+    let tomograms: Vec<String> = built(&report)
+        .into_iter()
+        .filter(|id| id.ends_with("/Tomograms/100"))
+        .collect();
+    assert_eq!(tomograms.len(), 2, "{tomograms:?}");
+    let from_zarr = tomogram_dependent_outputs(&d.output());
+    assert!(from_zarr
+        .keys()
+        .any(|p| p.to_string_lossy().contains("/Alignments/")));
+    assert!(from_zarr
+        .keys()
+        .any(|p| p.to_string_lossy().contains("half-1.0")));
+    assert_eq!(
+        from_zarr.keys().collect::<Vec<_>>(),
+        from_mrc.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &from_mrc {
+        let other = &from_zarr[path];
+        if path.extension().is_some_and(|e| e == "json") {
+            let mut a: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            let mut b: serde_json::Value = serde_json::from_slice(other).unwrap();
+            a.as_object_mut().unwrap().remove("last_updated_at");
+            b.as_object_mut().unwrap().remove("last_updated_at");
+            assert_eq!(a, b, "{}", path.display());
+        } else {
+            // MRC headers carry the time they were written.
+            let without_time = |b: &[u8]| {
+                let mut b = b.to_vec();
+                if path.extension().is_some_and(|e| e == "mrc") {
+                    b[cryoet_ingest::formats::mrc::TIMESTAMP_RANGE].fill(b' ');
+                }
+                b
+            };
+            assert!(
+                without_time(bytes) == without_time(other),
+                "{} differs",
+                path.display()
+            );
+        }
+    }
 }

@@ -613,6 +613,24 @@ fn an_ome_zarr_source_is_read_from_s3() {
 }
 
 #[test]
+fn copick_ome_zarr_tomograms_are_found_and_measured_on_s3() {
+    use crate::parity::{add_rescaled_mask, move_tomograms_to_copick_zarrs};
+    let moto = Moto::start();
+    let d = Deposition::new();
+    add_rescaled_mask(&d);
+    folder_build(&d);
+    move_tomograms_to_copick_zarrs(&d);
+    moto.tool(&["upload", d.input().to_str().unwrap(), "s3://input"]);
+    // On S3 the `**` glob is answered from the listing, and the tomogram's shape from its
+    // zarr metadata fetched alone.
+    let (r, _) = s3_build(&moto, &d, "r.json", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let downloaded = d.path("downloaded");
+    moto.download("s3://out/o", &downloaded);
+    assert_same_tree(&downloaded, &folder_build(&d));
+}
+
+#[test]
 fn shards_share_a_folder_output_through_the_s3_cache() {
     // A facility's usual set-up: INPUT and OUTPUT on a shared file system, the cache in S3.
     let moto = Moto::start();

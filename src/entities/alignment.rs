@@ -39,9 +39,11 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         return Ok(None);
     }
     // The first tomogram's source header gives `volume_dimension` when the config lacks it.
-    let tomogram_source = tomogram
-        .filter(|_| !inst.metadata.contains_key("volume_dimension"))
-        .and_then(|t| super::volumes::tomogram_source(d, t));
+    let tomogram_header = match tomogram.filter(|_| !inst.metadata.contains_key("volume_dimension"))
+    {
+        Some(t) => super::volumes::tomogram_header_source(ctx, t)?,
+        None => None,
+    };
     let mut sources: Vec<ObjectInfo> = Vec::new();
     let mut copies: Vec<(ObjectInfo, String)> = Vec::new();
     if !is_default {
@@ -52,14 +54,9 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             }
         }
     }
-    let tomo_object = match &tomogram_source {
-        Some((p, _)) => {
-            let objs = ctx.input.list_files(p)?;
-            sources.extend(objs.iter().cloned());
-            objs.into_iter().next()
-        }
-        None => None,
-    };
+    if let Some(t) = &tomogram_header {
+        sources.extend(t.objects.iter().cloned());
+    }
     let tiltseries_path = d
         .children(run_idx, EntityKind::Tiltseries)
         .next()
@@ -78,10 +75,9 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         "finder": inst.finder,
         "outputs": copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>(),
         "tiltseries_path": tiltseries_path,
-        "tomogram_voxel_spacing": tomogram_source.as_ref().map(|(_, vs)| *vs),
+        "tomogram_voxel_spacing": tomogram_header.as_ref().map(|t| t.voxel_spacing),
         "deposition_id_default": dep_value,
     });
-    let vs = tomogram_source.as_ref().map(|(_, vs)| *vs);
     let action = Arc::new(move |io: &mut BuildIo<'_>| {
         let mut texts: Vec<(String, String)> = Vec::new();
         for (object, key) in &copies {
@@ -146,8 +142,8 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             "files".into(),
             json!(copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>()),
         );
-        if let (Some(object), Some(vs)) = (&tomo_object, vs) {
-            let [z, y, x] = super::volumes::tomogram_dimension_zyx(io, object, vs)?;
+        if let Some(tomogram) = &tomogram_header {
+            let [z, y, x] = super::volumes::tomogram_dimension_zyx(io, tomogram)?;
             extra.insert("volume_dimension".into(), json!({"x": x, "y": y, "z": z}));
         }
         for (k, v) in crate::formats::alignment::missing_alignment_defaults(&metadata) {

@@ -189,8 +189,8 @@ pub fn source_target(
         _ => None,
     };
     let listed = sources.clone();
-    if let Some(Ok(RescaleBasis::Tomogram { object, .. })) = &rescale {
-        sources.push(object.clone());
+    if let Some(Ok(RescaleBasis::Tomogram(tomogram))) = &rescale {
+        sources.extend(tomogram.objects.iter().cloned());
     }
     let formats = ctx.volume_formats;
     let mut config = json!({
@@ -222,8 +222,8 @@ pub fn source_target(
     if let Some(basis) = &rescale {
         config["rescale_basis"] = match basis {
             Ok(RescaleBasis::Dimension(d)) => json!({"volume_dimension_zyx": d}),
-            Ok(RescaleBasis::Tomogram { voxel_spacing, .. }) => {
-                json!({"tomogram_voxel_spacing": voxel_spacing})
+            Ok(RescaleBasis::Tomogram(tomogram)) => {
+                json!({"tomogram_voxel_spacing": tomogram.voxel_spacing})
             }
             Err(e) => json!({"error": e}),
         };
@@ -313,12 +313,10 @@ pub fn source_target(
 enum RescaleBasis {
     /// The first alignment's configured `volume_dimension` (Å), z, y, x.
     Dimension([f64; 3]),
-    /// No configured dimension: the first tomogram's source header, times that tomogram's
-    /// voxel spacing rounded to 3 decimals (the alignment metadata's `volume_dimension`).
-    Tomogram {
-        object: ObjectInfo,
-        voxel_spacing: f64,
-    },
+    /// No configured dimension: the first tomogram's source size (MRC header or OME-Zarr
+    /// shape), times its voxel spacing rounded to 3 decimals (the alignment metadata's
+    /// `volume_dimension`).
+    Tomogram(super::volumes::TomogramHeaderSource),
 }
 
 /// The rescale basis of annotation `idx`, or the reason there is none (which fails only that
@@ -365,29 +363,25 @@ fn rescale_basis(
             return Ok(Ok(RescaleBasis::Dimension(zyx)));
         }
     }
-    let Some((path, voxel_spacing)) =
-        super::volumes::first_tomogram(d, run).and_then(|t| super::volumes::tomogram_source(d, t))
-    else {
+    let Some(tomogram) = super::volumes::first_tomogram(d, run) else {
         return Ok(Err(
             "rescale: the run's alignment has no `volume_dimension` and the run \
                        has no tomogram to derive it from"
                 .to_string(),
         ));
     };
-    match ctx.input.list_files(&path)?.into_iter().next() {
-        Some(object) => Ok(Ok(RescaleBasis::Tomogram {
-            object,
-            voxel_spacing,
-        })),
+    match super::volumes::tomogram_header_source(ctx, tomogram)? {
+        Some(source) => Ok(Ok(RescaleBasis::Tomogram(source))),
         None => Ok(Err(format!(
-            "rescale: the tomogram source {path} is not a file"
+            "rescale: the tomogram source {} holds no volume",
+            tomogram.path.as_deref().unwrap_or("(none)")
         ))),
     }
 }
 
 /// `round(volume_dimension / vs)` per axis (Python's `round`: ties to even), z, y, x.
 fn rescale_target(
-    io: &BuildIo<'_>,
+    io: &mut BuildIo<'_>,
     basis: &Result<RescaleBasis, String>,
     vs: f64,
     what: &str,
@@ -395,10 +389,9 @@ fn rescale_target(
     let dims = match basis {
         Err(e) => return Err(invalid(format!("{what}: {e}"))),
         Ok(RescaleBasis::Dimension(d)) => *d,
-        Ok(RescaleBasis::Tomogram {
-            object,
-            voxel_spacing,
-        }) => super::volumes::tomogram_dimension_zyx(io, object, *voxel_spacing)?,
+        Ok(RescaleBasis::Tomogram(tomogram)) => {
+            super::volumes::tomogram_dimension_zyx(io, tomogram)?
+        }
     };
     let target = dims.map(|d| (d / vs).round_ties_even());
     if !target.iter().all(|n| (1.0..1e9).contains(n)) {

@@ -405,20 +405,68 @@ pub(crate) fn tomogram_source(d: &super::Discovery, t: &Instance) -> Option<(Str
     t.path.clone().map(|p| (p, vs))
 }
 
-/// A tomogram's physical size in Å, z, y, x: its source header's size times the voxel spacing
-/// rounded to 3 decimals. Only the header is read, checked against the listing.
+/// What a tomogram's header is read from: its source (an MRC, or an OME-Zarr folder) and the
+/// listed objects that reading the header needs, which are the inputs a key must name.
+#[derive(Debug, Clone)]
+pub(crate) struct TomogramHeaderSource {
+    pub key: String,
+    pub is_zarr: bool,
+    /// The MRC itself, or the zarr's metadata files (`.zattrs`, `.zarray`, `zarr.json`, …).
+    pub objects: Vec<ObjectInfo>,
+    /// The tomogram's voxel spacing (its parent's name).
+    pub voxel_spacing: f64,
+}
+
+/// The header source of tomogram `t`, or `None` when it has no source or nothing is listed
+/// under it.
+///
+/// # Errors
+/// Listing errors on INPUT.
+pub(crate) fn tomogram_header_source(
+    ctx: &TargetContext<'_>,
+    t: &Instance,
+) -> Result<Option<TomogramHeaderSource>, BuildError> {
+    let Some((key, voxel_spacing)) = tomogram_source(ctx.discovery, t) else {
+        return Ok(None);
+    };
+    let listed = ctx.input.list_files(&key)?;
+    let is_zarr = t.is_dir || key.contains(".zarr");
+    let objects: Vec<ObjectInfo> = if is_zarr {
+        listed
+            .into_iter()
+            .filter(|o| omezarr::is_metadata_key(&o.key))
+            .collect()
+    } else {
+        listed.into_iter().take(1).collect()
+    };
+    Ok((!objects.is_empty()).then_some(TomogramHeaderSource {
+        key,
+        is_zarr,
+        objects,
+        voxel_spacing,
+    }))
+}
+
+/// A tomogram's physical size in Å, z, y, x: its source's size (an MRC header, or an
+/// OME-Zarr's level 0 shape) times the voxel spacing rounded to 3 decimals. Only headers and
+/// metadata are read, each checked against the listing.
 ///
 /// # Errors
 /// A changed source or an unreadable header.
 pub(crate) fn tomogram_dimension_zyx(
-    io: &BuildIo<'_>,
-    object: &ObjectInfo,
-    voxel_spacing: f64,
+    io: &mut BuildIo<'_>,
+    tomogram: &TomogramHeaderSource,
 ) -> Result<[f64; 3], BuildError> {
-    let source = io.input.open_ranged(object)?;
-    let name = io.input.describe(&object.key);
-    let header = volume::read_header(&VolumeSource::Mrc(&source), &name).map_err(invalid)?;
-    let vs = volume::round3(voxel_spacing);
+    let name = io.input.describe(&tomogram.key);
+    let opened = SourceVolume::open(
+        io,
+        &tomogram.key,
+        tomogram.objects.first(),
+        tomogram.is_zarr,
+        &tomogram.objects,
+    )?;
+    let header = volume::read_header(&opened.source(), &name).map_err(invalid)?;
+    let vs = volume::round3(tomogram.voxel_spacing);
     let s = header.size;
     Ok([s.z, s.y, s.x].map(|n| vs * n as f64))
 }

@@ -81,6 +81,14 @@ impl LocalStore {
                             next.push(key);
                         }
                     }
+                    Segment::AnyDepth => {
+                        // Zero folders (not when last: `a/**` names what is below `a`), then
+                        // every non-hidden folder below, and the files too when last.
+                        if !last {
+                            next.push(dir.clone());
+                        }
+                        self.walk_visible(dir, last, &mut next)?;
+                    }
                     Segment::Wild { .. } => {
                         let path = self.path_of(dir);
                         let Ok(entries) = fs::read_dir(&path) else {
@@ -106,6 +114,7 @@ impl LocalStore {
             return Ok(Vec::new());
         }
         frontier.sort();
+        frontier.dedup();
         Ok(frontier
             .into_iter()
             .map(|key| {
@@ -113,6 +122,30 @@ impl LocalStore {
                 Match { key, is_dir }
             })
             .collect())
+    }
+
+    /// Pushes the keys of every non-hidden folder below `dir` (and of the files, with
+    /// `files`), not descending into hidden folders.
+    fn walk_visible(&self, dir: &str, files: bool, out: &mut Vec<String>) -> Result<()> {
+        let path = self.path_of(dir);
+        let Ok(entries) = fs::read_dir(&path) else {
+            return Ok(());
+        };
+        for entry in entries {
+            let entry = entry.map_err(io_err(&path))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let key = join_key(dir, &name);
+            if entry.path().is_dir() {
+                out.push(key.clone());
+                self.walk_visible(&key, files, out)?;
+            } else if files {
+                out.push(key);
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn list_files(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
@@ -339,6 +372,32 @@ mod tests {
         let m = store.glob(&GlobPattern::new("*/t/*.mrc").unwrap()).unwrap();
         let keys: Vec<_> = m.into_iter().map(|m| m.key).collect();
         assert_eq!(keys, vec!["r1/t/a.mrc", "r2/t/b.mrc"]);
+    }
+
+    #[test]
+    fn double_star_matches_zero_or_more_visible_folders() {
+        let (_d, store) = store_with(&[
+            "VS10/x.zarr/.zattrs",
+            "VS10/a/b/x.zarr/0/0",
+            "VS10/.tmp/x.zarr/0",
+            "Other/x.zarr/0",
+        ]);
+        let m = store
+            .glob(&GlobPattern::new("VS*/**/x.zarr").unwrap())
+            .unwrap();
+        let keys: Vec<_> = m.iter().map(|m| (m.key.as_str(), m.is_dir)).collect();
+        assert_eq!(keys, vec![("VS10/a/b/x.zarr", true), ("VS10/x.zarr", true)]);
+        let m = store.glob(&GlobPattern::new("VS10/a/**").unwrap()).unwrap();
+        let keys: Vec<_> = m.into_iter().map(|m| m.key).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "VS10/a/b",
+                "VS10/a/b/x.zarr",
+                "VS10/a/b/x.zarr/0",
+                "VS10/a/b/x.zarr/0/0"
+            ]
+        );
     }
 
     #[test]

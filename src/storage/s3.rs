@@ -394,7 +394,7 @@ impl S3Store {
             .iter()
             .map_while(|s| match s {
                 Segment::Literal(name) => Some(name.as_str()),
-                Segment::Wild { .. } => None,
+                Segment::Wild { .. } | Segment::AnyDepth => None,
             })
             .collect();
         // A source root is one deposition: one listing of all of it answers every glob. An
@@ -409,16 +409,9 @@ impl S3Store {
         let mut found: BTreeMap<String, bool> = BTreeMap::new();
         for object in listing.iter() {
             let parts: Vec<&str> = object.key.split('/').collect();
-            if parts.len() < segments.len() {
-                continue;
-            }
-            let matched = segments
-                .iter()
-                .zip(&parts)
-                .all(|(s, name)| GlobPattern::segment_matches(s, name));
-            if matched {
-                let key = parts[..segments.len()].join("/");
-                let is_dir = parts.len() > segments.len();
+            for n in pattern.matched_prefixes(&parts) {
+                let key = parts[..n].join("/");
+                let is_dir = parts.len() > n;
                 *found.entry(key).or_insert(is_dir) |= is_dir;
             }
         }
@@ -667,8 +660,7 @@ impl S3Store {
         // zarr never sees metadata that points at missing chunks.
         let is_meta = |p: &Path| {
             p.file_name()
-                .map(|n| n.to_string_lossy())
-                .is_some_and(|n| n.starts_with('.') || n == "zarr.json")
+                .is_some_and(|n| crate::formats::omezarr::is_metadata_key(&n.to_string_lossy()))
         };
         let (meta, data): (Vec<_>, Vec<_>) = files.into_iter().partition(|p| is_meta(p));
         let key_of = |p: &Path| {

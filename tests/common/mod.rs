@@ -232,3 +232,17 @@ pub fn without_states(ids: Vec<String>) -> Vec<String> {
         .filter(|id| !id.ends_with("-neuroglancer_config.json"))
         .collect()
 }
+
+/// Copies a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
