@@ -508,7 +508,7 @@ fn vtk_binary(size: f64) -> Vec<u8> {
 
 /// GLB as trimesh exports a cube with face normals: 24 vertices (four per face), uint32
 /// indices, and here a node matrix translating the mesh by `offset`.
-fn glb_trimesh(size: f64, offset: [f64; 3]) -> Vec<u8> {
+pub fn glb_trimesh(size: f64, offset: [f64; 3]) -> Vec<u8> {
     let mut pos: Vec<f32> = Vec::new();
     let mut nrm: Vec<f32> = Vec::new();
     let mut idx: Vec<u32> = Vec::new();
@@ -714,6 +714,58 @@ fn a_scale_factor_edit_rebuilds_only_that_mesh() {
     );
     let (positions, _) = read_glb(&find_output(&d, "objmesh-1.0_triangularmesh.glb"));
     assert_eq!(positions[7], [3.0, 3.0, 3.0]);
+}
+
+#[test]
+fn a_mesh_precompute_is_read_back_by_cloud_volume_with_the_glb_s_bounds() {
+    let d = Deposition::new();
+    let dir = d.input().join("demo_source/meshes");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("TS_01_cube.glb"),
+        glb_trimesh(40.0, [3.0, 5.0, 7.0]),
+    )
+    .unwrap();
+    d.edit_config(
+        "annotations:\n",
+        &mesh_blocks(&[("glbmesh", "glb", "cube.glb", 1.0)]),
+    );
+    let (run, _) = d.build(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let precompute = d.output().join(format!(
+        "{}/NeuroglancerPrecompute/100-glbmesh-1.0_triangularmesh",
+        ANN1.trim_end_matches("/Annotations")
+    ));
+    let out: serde_json::Value = serde_json::from_str(&crate::common::python_script(
+        "check_segmentation.py",
+        [precompute.as_os_str(), "--segments".as_ref(), "1".as_ref()],
+    ))
+    .unwrap();
+    assert_eq!(out["info"]["segment_properties"], "segment_properties");
+    let props = crate::common::read_json(&precompute.join("segment_properties/info"));
+    assert_eq!(props["inline"]["ids"], serde_json::json!(["1"]));
+    assert_eq!(
+        props["inline"]["properties"][0]["values"],
+        serde_json::json!(["glbmesh-1"])
+    );
+    // The cube as written (the node's translation applied): every LOD spans it.
+    let mesh = &out["meshes"]["1"];
+    let lods = mesh["lods"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no mesh: {out}"));
+    assert!(!lods.is_empty(), "{mesh}");
+    for lod in lods {
+        for (a, offset) in [3.0, 5.0, 7.0].into_iter().enumerate() {
+            let min = lod["min"][a].as_f64().unwrap();
+            let max = lod["max"][a].as_f64().unwrap();
+            assert!((min - offset).abs() < 0.05, "axis {a}: {min} ({mesh})");
+            assert!(
+                (max - offset - 40.0).abs() < 0.05,
+                "axis {a}: {max} ({mesh})"
+            );
+        }
+    }
+    assert!(lods[0]["faces"].as_u64().unwrap() >= 12, "{mesh}");
 }
 
 #[test]

@@ -531,3 +531,95 @@ fn an_oriented_mesh_file_that_is_missing_is_noted_and_the_points_still_build() {
         .replace("_orientedpoint", "_orientedmesh");
     assert!(!Path::new(&mesh).exists(), "{mesh}");
 }
+
+#[test]
+fn an_oriented_mesh_is_the_glb_at_every_point_and_cloud_volume_reads_it() {
+    let d = deposition();
+    // A cube of 50 Å (3.7 voxels of 13.48 Å), its corner at the origin.
+    let side = 50.0;
+    let meshes = d.input().join("demo_source/meshes");
+    std::fs::create_dir_all(&meshes).unwrap();
+    for run in ["TS_01", "TS_02"] {
+        std::fs::write(
+            meshes.join(format!("{run}_ribosome.glb")),
+            crate::annotations::glb_trimesh(side, [0.0; 3]),
+        )
+        .unwrap();
+    }
+    d.edit_config(
+        "      glob_string: oriented/{run_name}_picks.json\n",
+        "      glob_string: oriented/{run_name}_picks.json\n      mesh_source_path: meshes/{run_name}_ribosome.glb\n",
+    );
+    let (run, report) = d.build(&NO_MASKS);
+    assert_eq!(run.code, 0, "{run:?}");
+    let (points_dir, ndjson) = precompute(&d, "TS_01", "_orientedpoint");
+    let mesh_dir = PathBuf::from(
+        points_dir
+            .to_string_lossy()
+            .replace("_orientedpoint", "_orientedmesh"),
+    );
+    // The mesh folder is published by the points' target, beside the points.
+    assert!(ids_with(&report, "built")
+        .iter()
+        .any(|id| points_dir.ends_with(id)));
+
+    // Where the reference puts the cube: each corner in voxels (Å / voxel spacing), rotated
+    // by the point's matrix, then moved to its location.
+    let vs = 13.48;
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    let mut n_points = 0;
+    for line in std::fs::read_to_string(&ndjson).unwrap().lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        let m = &r["xyz_rotation_matrix"];
+        let t = ["x", "y", "z"].map(|k| r["location"][k].as_f64().unwrap());
+        for c in 0..8 {
+            let v = [c & 1, (c >> 1) & 1, (c >> 2) & 1].map(|b| b as f64 * side / vs);
+            for i in 0..3 {
+                let p = (0..3)
+                    .map(|j| m[i][j].as_f64().unwrap() * v[j])
+                    .sum::<f64>()
+                    + t[i];
+                lo[i] = lo[i].min(p);
+                hi[i] = hi[i].max(p);
+            }
+        }
+        n_points += 1;
+    }
+    assert_eq!(n_points, 7);
+
+    let out: Value = serde_json::from_str(&python_script(
+        "check_segmentation.py",
+        [mesh_dir.as_os_str(), "--segments".as_ref(), "1".as_ref()],
+    ))
+    .unwrap();
+    // No string label: no segment properties, as the reference's generate_mesh_from_lods.
+    assert_eq!(out["info"]["type"], "segmentation");
+    assert!(out["info"].get("segment_properties").is_none(), "{out}");
+    let mesh = &out["meshes"]["1"];
+    let fragments: u64 = mesh["fragments_per_lod"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(mesh["fragments_decoded"].as_u64().unwrap(), fragments);
+    let lods = mesh["lods"].as_array().unwrap();
+    assert!(!lods.is_empty() && lods.len() <= 3, "{mesh}");
+    // LOD 0 is the cube at every point: 12 triangles each, more where the octree cuts them;
+    // its bounds are the corners' (16-bit quantization of a chunk of a few tens of voxels).
+    assert!(lods[0]["faces"].as_u64().unwrap() >= 12 * 7, "{mesh}");
+    for a in 0..3 {
+        let (min, max) = (
+            lods[0]["min"][a].as_f64().unwrap(),
+            lods[0]["max"][a].as_f64().unwrap(),
+        );
+        assert!((min - lo[a]).abs() < 0.01, "axis {a}: {min} vs {}", lo[a]);
+        assert!((max - hi[a]).abs() < 0.01, "axis {a}: {max} vs {}", hi[a]);
+    }
+    // The size in the info is LOD 0's upper bound, rounded up.
+    assert_eq!(
+        out["info"]["scales"][0]["size"],
+        json!(hi.map(|h| h.ceil().max(1.0)))
+    );
+}

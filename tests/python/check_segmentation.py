@@ -2,9 +2,12 @@
 DracoPy, the readers the reference library itself writes through, and reports what they see.
 
 Usage: check_segmentation.py PRECOMPUTED_DIR [ZARR_DIR]
+       check_segmentation.py PRECOMPUTED_DIR --segments ID[,ID...]
 Prints one JSON object: the info, whether the decoded volume equals the zarr's level 0 (as
 uint32, the reference's astype), and per segment id and LOD the vertex/face counts and bounds
-(physical units) from cloud-volume, plus the number of fragments DracoPy decoded.
+(physical units) from cloud-volume, plus the number of fragments DracoPy decoded. With
+`--segments` (a standalone mesh, which has no volume data) only the named segments' meshes
+are read.
 Test-only: the ingester never runs Python.
 """
 
@@ -17,12 +20,15 @@ import numpy as np
 from cloudvolume import CloudVolume
 
 
-def main(path, zarr_dir=None):
+def main(path, zarr_dir=None, segments=None):
     path = os.path.abspath(path)
     cv = CloudVolume(f"precomputed://file://{path}", mip=0, progress=False)
     out = {"info": cv.info}
-    vol = np.asarray(cv[:, :, :])[..., 0]  # x, y, z
-    out["shape_xyz"] = list(vol.shape)
+    if segments is not None:
+        out["labels"] = [int(s) for s in segments.split(",")]
+    else:
+        vol = np.asarray(cv[:, :, :])[..., 0]  # x, y, z
+        out["shape_xyz"] = list(vol.shape)
     if zarr_dir:
         import zarr
 
@@ -77,4 +83,7 @@ def main(path, zarr_dir=None):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if len(sys.argv) == 4 and sys.argv[2] == "--segments":
+        main(sys.argv[1], segments=sys.argv[3])
+    else:
+        main(*sys.argv[1:])

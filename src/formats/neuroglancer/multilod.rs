@@ -140,6 +140,20 @@ pub fn generate_lods(mesh: &TriMesh, max_lod: u32) -> Vec<TriMesh> {
 /// first). `None` when the grid degenerates.
 pub fn encode_lods(lods: &[TriMesh]) -> Option<(Manifest, Vec<u8>)> {
     let (origin, shape) = mesh_shape_from_lods(lods)?;
+    encode_lods_in_grid(lods, origin, shape)
+}
+
+/// [`encode_lods`] on a given grid (origin and shape), which may span more LODs than are
+/// encoded: the reference's `_process_decimated_mesh` measures every LOD it is given but
+/// encodes only the first `num_lod`.
+pub fn encode_lods_in_grid(
+    lods: &[TriMesh],
+    origin: [f64; 3],
+    shape: [i64; 3],
+) -> Option<(Manifest, Vec<u8>)> {
+    if lods.is_empty() {
+        return None;
+    }
     let n = lods.len() as u32;
     let chunk = shape.map(|s| (s as f64 / f64::from(1u32 << (n - 1))).ceil());
     if chunk.contains(&0.0) {

@@ -77,14 +77,30 @@ pub(crate) fn write_mesh_shards(
     num_lod: u32,
     min_chunk: [i64; 3],
 ) -> Result<(), NeuroglancerError> {
-    let entries: Vec<(u64, Vec<u8>, Option<usize>)> = meshes
+    let encoded: Vec<(u32, multilod::Manifest, Vec<u8>)> = meshes
         .par_iter()
         .filter_map(|(label, mesh)| {
-            let (manifest, mut data) = multilod::process_mesh(mesh, num_lod, min_chunk)?;
+            let (manifest, data) = multilod::process_mesh(mesh, num_lod, min_chunk)?;
+            Some((*label, manifest, data))
+        })
+        .collect();
+    write_encoded_shards(mesh_dir, spec, encoded)
+}
+
+/// Packs encoded multi-LOD meshes (label, manifest, fragment data) into the shard files of
+/// `spec` under `mesh_dir`: each label's fragments, then the manifest the index points at.
+pub(crate) fn write_encoded_shards(
+    mesh_dir: &Path,
+    spec: &ShardingSpec,
+    encoded: Vec<(u32, multilod::Manifest, Vec<u8>)>,
+) -> Result<(), NeuroglancerError> {
+    let entries: Vec<(u64, Vec<u8>, Option<usize>)> = encoded
+        .into_iter()
+        .map(|(label, manifest, mut data)| {
             let manifest = manifest.to_bytes();
             let tail = manifest.len();
             data.extend_from_slice(&manifest);
-            Some((u64::from(*label), data, Some(tail)))
+            (u64::from(label), data, Some(tail))
         })
         .collect();
     for (name, bytes) in spec.synthesize_indexed_tails(entries) {

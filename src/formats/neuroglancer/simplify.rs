@@ -83,19 +83,25 @@ pub fn compact(mesh: TriMesh) -> TriMesh {
 }
 
 /// The mesh simplified to at most `target_faces` faces (or as close as 16 doublings of the
-/// cell get), starting from cells of side `start_cell`.
+/// cell get), starting from cells of side `start_cell`. Never empty: where the next cell
+/// would collapse every face (a mesh a few cells wide), the last non-empty result stands, as
+/// a quadric simplifier stops short of removing the last faces.
 pub fn to_face_target(mesh: &TriMesh, target_faces: usize, start_cell: f64) -> TriMesh {
     if mesh.faces.len() <= target_faces {
         return mesh.clone();
     }
     let mut cell = start_cell.max(1e-3);
-    let mut best = cluster(mesh, cell);
-    for _ in 0..32 {
+    let mut best = mesh.clone();
+    for _ in 0..33 {
+        let next = cluster(mesh, cell);
+        if next.faces.is_empty() {
+            break;
+        }
+        best = next;
         if best.faces.len() <= target_faces {
             break;
         }
         cell *= std::f64::consts::SQRT_2;
-        best = cluster(mesh, cell);
     }
     best
 }
@@ -143,5 +149,14 @@ mod tests {
         assert!(half.faces.len() > 4);
         let unchanged = to_face_target(&sheet, sheet.faces.len(), 0.5);
         assert_eq!(unchanged, sheet);
+    }
+
+    #[test]
+    fn a_small_mesh_keeps_its_last_faces() {
+        // 2 faces whose vertices all fall in one cell at the start: nothing coarser exists.
+        let sheet = grid_sheet(1);
+        assert_eq!(to_face_target(&sheet, 1, 4.0), sheet);
+        let coarse = to_face_target(&grid_sheet(32), 1, 0.5);
+        assert!(!coarse.faces.is_empty());
     }
 }
