@@ -472,7 +472,8 @@ impl S3Store {
             return true;
         }
         let path = self.path(key);
-        block_on(async { self.inner.store.list(Some(&path)).next().await.is_some() })
+        // A failed listing is not an object: the output must be (re)written.
+        block_on(async { matches!(self.inner.store.list(Some(&path)).next().await, Some(Ok(_))) })
     }
 
     /// Whether `key` exists, answered from one listing of its dataset/run folder (its first two
