@@ -24,6 +24,7 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Peak RSS (MiB) of the children waited for so far (`getrusage(RUSAGE_CHILDREN)`).
+#[allow(unsafe_code)] // the one FFI call of the crate: std has no getrusage
 fn children_peak_rss_mib() -> f64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid target.

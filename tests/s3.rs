@@ -30,9 +30,13 @@ impl Moto {
         crate::common::python_script("s3_tool.py", endpoint.iter().chain(args))
     }
 
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, sig) };
+    /// Sends `signal` (`STOP`, `CONT`) to the server process, with kill(1).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -s {signal}");
     }
 
     /// An `ingest` command talking to this server with test credentials.
@@ -55,7 +59,7 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        self.signal(libc::SIGCONT);
+        self.signal("CONT");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -298,9 +302,9 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
     let moto = Moto::start();
     let d = s3_deposition(&moto);
     let pause = |seconds: u64| {
-        moto.signal(libc::SIGSTOP);
+        moto.signal("STOP");
         std::thread::sleep(Duration::from_secs(seconds));
-        moto.signal(libc::SIGCONT);
+        moto.signal("CONT");
     };
 
     // Retried: requests time out after 1 s and retry for up to 60 s; the server is stopped 3 s.
@@ -328,7 +332,7 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
     let (mut child, stderr) = spawn_until_built(cmd, 5);
     // The server stays stopped until the build ends: every target still to finish must
     // publish to it, so the build cannot succeed however slow its CPU work is under load.
-    moto.signal(libc::SIGSTOP);
+    moto.signal("STOP");
     let started = std::time::Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -341,7 +345,7 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    moto.signal(libc::SIGCONT);
+    moto.signal("CONT");
     let log = stderr.join().unwrap();
     let status = status.unwrap_or_else(|| panic!("the build did not end in 180 s:\n{log}"));
     assert_ne!(

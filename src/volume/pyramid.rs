@@ -48,24 +48,7 @@ pub trait VoxelType: MrcElem + Default + PartialEq + std::fmt::Debug {
 
 /// The bytes of a float32 buffer, for reading native little-endian data straight into it.
 pub fn f32_bytes_mut(values: &mut [f32]) -> &mut [u8] {
-    // SAFETY: every bit pattern is a valid f32 and u8; the length covers exactly the values'
-    // memory, and u8 has alignment 1.
-    unsafe {
-        std::slice::from_raw_parts_mut(
-            values.as_mut_ptr().cast::<u8>(),
-            std::mem::size_of_val(values),
-        )
-    }
-}
-
-/// Reinterprets plain numeric values as bytes (little-endian hosts only).
-#[cfg(target_endian = "little")]
-fn as_bytes<T: Copy>(values: &[T]) -> &[u8] {
-    // SAFETY: only instantiated with f32, i8 and u16 (no padding, every byte initialised); the
-    // length covers exactly the values' memory, and u8 has alignment 1.
-    unsafe {
-        std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values))
-    }
+    bytemuck::cast_slice_mut(values)
 }
 
 /// The order in which numpy adds the values of one block (the runs of values contiguous in the
@@ -159,7 +142,7 @@ impl VoxelType for f32 {
     }
     fn le_bytes(values: &[f32]) -> Cow<'_, [u8]> {
         #[cfg(target_endian = "little")]
-        return Cow::Borrowed(as_bytes(values));
+        return Cow::Borrowed(bytemuck::cast_slice(values));
         #[cfg(not(target_endian = "little"))]
         return Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect());
     }
@@ -196,7 +179,7 @@ impl VoxelType for u16 {
     }
     fn le_bytes(values: &[u16]) -> Cow<'_, [u8]> {
         #[cfg(target_endian = "little")]
-        return Cow::Borrowed(as_bytes(values));
+        return Cow::Borrowed(bytemuck::cast_slice(values));
         #[cfg(not(target_endian = "little"))]
         return Cow::Owned(values.iter().flat_map(|v| v.to_le_bytes()).collect());
     }
