@@ -2,6 +2,7 @@
 //! - `annotations`: masks, annotation JSONs, IDs and incremental annotation rebuilds;
 //! - `engine`: incremental builds over a generated deposition (fresh re-runs, exact rebuilds);
 //! - `explain`: what `ingest explain` says about changed files and fields;
+//! - `human_text`: snapshots of the build log, `explain` and `validate` errors (redacted);
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
@@ -34,6 +35,7 @@ mod bad_input;
 mod demo;
 mod engine;
 mod explain;
+mod human_text;
 mod key_vectors;
 mod keyimage;
 mod keyphotos;
