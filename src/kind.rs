@@ -11,24 +11,43 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
+    /// A deposition, the root of the tree; writes `depositions_metadata/{name}/`.
     Deposition,
+    /// A dataset of the deposition; its outputs live under `{dataset}/`.
     Dataset,
+    /// One run (one acquisition site) of a dataset: `{dataset}/{run}/`.
     Run,
+    /// A camera gain reference of a run, copied (dm4 converted to MRC) into `Gains/`.
     Gain,
+    /// A run's SerialEM `.mdoc`, copied to `Frames/{run}.mdoc`.
     CollectionMetadata,
+    /// A run's movie frames, copied together into `Frames/` (one instance per source entry).
     Frame,
+    /// A tilt series of a run, standardized to MRC + OME-Zarr under `TiltSeries/{id}/`.
     Tiltseries,
+    /// A tilt series' CTF estimate file, copied next to it.
     Ctf,
+    /// A tilt series' `.rawtlt` tilt-angle file, copied next to it.
     Rawtilt,
+    /// A run's alignment files, copied under `Alignments/{id}/` with their metadata.
     Alignment,
+    /// A run's identified objects, converted from CSV to `IdentifiedObjects/*.json`.
     IdentifiedObject,
+    /// One voxel spacing of a run (name in Å, 3 decimals): `Reconstructions/VoxelSpacing{vs}/`.
     VoxelSpacing,
+    /// An annotation at a voxel spacing, converted under `Annotations/{id}/`.
     Annotation,
+    /// The neuroglancer precompute of one annotation source.
     AnnotationViz,
+    /// A tomogram at a voxel spacing, standardized to MRC + OME-Zarr under `Tomograms/{id}/`.
     Tomogram,
+    /// The key-photo PNGs rendered from a tomogram (`Images/{tomogram_id}/key-photo-*.png`).
     KeyImage,
+    /// The neuroglancer state JSON of a tomogram.
     VizConfig,
+    /// A dataset's key photo (snapshot, thumbnail) under `{dataset}/Images/`.
     DatasetKeyphoto,
+    /// A deposition's key photo under `depositions_metadata/{deposition}/Images/`.
     DepositionKeyphoto,
 }
 

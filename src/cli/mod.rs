@@ -83,9 +83,13 @@ pub mod plan {
 
     /// A loaded deposition, ready to build or explain.
     pub struct Plan {
+        /// The store of target records, keyed by the output root and the input.
         pub cache: Box<dyn Cache>,
+        /// The source tree (input bucket or directory).
         pub input: Store,
+        /// The destination tree the targets write.
         pub output: Store,
+        /// Every planned target (checked to form no cycle).
         pub targets: Vec<TargetSpec>,
     }
 

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 /// A position in a text file, both 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Location {
+    /// Line number, 1-based.
     pub line: usize,
+    /// Column number, 1-based.
     pub column: usize,
 }
 
@@ -25,7 +27,9 @@ impl fmt::Display for Location {
 /// Where an error was found: file, position (if known) and path inside the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Site {
+    /// The config (or run data map) file, as given.
     pub file: PathBuf,
+    /// Line and column of the offending value, when the parser reported one.
     pub location: Option<Location>,
     /// Dotted path from the document root, e.g. `runs[0].sources[0].source_glob.list_glob`.
     pub path: String,
@@ -46,6 +50,8 @@ impl fmt::Display for Site {
 }
 
 /// A config file (or run data map) that cannot be used.
+// Each variant's `#[error]` message documents it and names what its fields hold.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{}: cannot read the config file: {source} (expected a readable YAML file)", file.display())]
@@ -107,6 +113,8 @@ impl ConfigError {
 }
 
 /// A template that cannot be formatted (spec §3.5) or a metadata value that cannot be typed (§3.4).
+// Each variant's `#[error]` message documents it and names what its fields hold.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {template:?}: no value for `{{{name}}}` (expected one of the variables: {available})")]

@@ -113,6 +113,7 @@ impl RunDataMap {
         self.rows.len()
     }
 
+    /// True when the map has no run rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

@@ -20,9 +20,13 @@ pub type GlobVars = BTreeMap<String, VarValue>;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum VarValue {
+    /// A Python `str` (names, paths, run data map cells).
     Str(String),
+    /// A Python `int` (numeric ids, `int_{T}_name`).
     Int(i64),
+    /// A Python `float`; printed with Python's `repr` rules.
     Float(f64),
+    /// Python `None` (e.g. a path or `mapped_*` value that is absent); prints as `None`.
     None,
 }
 

@@ -21,11 +21,20 @@ use super::tilts::XfRow;
 /// One entry of `per_section_alignment_parameters`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SectionAlignment {
+    /// 0-based index of the section in the raw tilt series (excluded and dark sections keep
+    /// their gaps).
     pub z_index: i64,
+    /// Tilt angle in degrees.
     pub tilt_angle: f64,
+    /// Rotation about the volume's x axis in degrees (IMOD's xtilt; 0 without one, and for
+    /// AreTomo3).
     pub volume_x_rotation: f64,
+    /// 2×2 in-plane rotation matrix, row-major, in the portal's (AreTomo) convention: the
+    /// transpose of IMOD's xf matrix.
     pub in_plane_rotation: [[f64; 2]; 2],
+    /// In-plane x shift in pixels, portal convention (see the module doc).
     pub x_offset: f64,
+    /// In-plane y shift in pixels, portal convention.
     pub y_offset: f64,
 }
 
@@ -80,37 +89,56 @@ pub fn from_imod(
 /// A dark (discarded) frame of an AreTomo3 alignment: its index in the raw tilt series.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DarkFrame {
+    /// 0-based index of the dropped section in the raw tilt series.
     pub section_idx: i64,
+    /// The line's second integer, parsed for validation and otherwise unused.
     pub val2: i64,
+    /// Tilt angle of the dropped section in degrees.
     pub angle: f64,
 }
 
 /// One global-alignment row of an `.aln` file.
+///
+/// The fields are AreTomo3's column headings, lower-cased, in file order
+/// (`# SEC ROT GMAG TX TY SMEAN SFIT SCALE BASE TILT`); only the ones used here are documented.
+// Fields named by the `.aln` format's own column headings; the unused ones keep its meaning.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlnRow {
+    /// `SEC`: the row's own section number (not used: the z index comes from `RawSize` minus the
+    /// dark frames).
     pub sec: i64,
+    /// `ROT`: in-plane rotation in degrees.
     pub rot: f64,
     pub gmag: f64,
+    /// `TX`: x shift in pixels (already in the portal's convention).
     pub tx: f64,
+    /// `TY`: y shift in pixels (already in the portal's convention).
     pub ty: f64,
     pub smean: f64,
     pub sfit: f64,
     pub scale: f64,
     pub base: f64,
+    /// `TILT`: tilt angle in degrees.
     pub tilt: f64,
 }
 
 /// A parsed AreTomo3 `.aln` file (local-alignment rows are validated and counted only).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AretomoAln {
+    /// `# RawSize`: x, y and number of sections of the raw tilt series, in that order.
     pub raw_size: [i64; 3],
+    /// `# NumPatches`: number of local-alignment patches (0 for global only).
     pub num_patches: i64,
+    /// The `# DarkFrame` lines, in file order.
     pub dark_frames: Vec<DarkFrame>,
     /// 0 when the file has no `# AlphaOffset` line.
     pub alpha_offset: f64,
     /// 0 when the file has no `# BetaOffset` line.
     pub beta_offset: f64,
+    /// The global-alignment rows, in file order.
     pub global: Vec<AlnRow>,
+    /// Number of local-alignment rows (validated, not kept).
     pub local_rows: usize,
 }
 

@@ -25,6 +25,7 @@ pub struct CtfRow {
     pub azimuth: f64,
     /// Additional phase shift in radians.
     pub phase_shift: f64,
+    /// Cross-correlation of the fit (unitless; 0 when the format has none, as for IMOD).
     pub cross_correlation: f64,
     /// Resolution (Å) up to which the CTF was fit.
     pub max_resolution: f64,

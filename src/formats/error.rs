@@ -25,16 +25,23 @@ pub enum FormatError {
     /// A line (or the whole file) does not have the expected shape.
     #[error("{file}{line}: expected {expected}, found {found}")]
     Malformed {
+        /// Display name of the file.
         file: String,
+        /// Where in the file, when the problem is on one line.
         line: Line,
+        /// What the format requires there, phrased for the message.
         expected: String,
+        /// What the file has instead.
         found: String,
     },
     /// The file parses, but its content breaks a rule of the format or of the portal.
     #[error("{file}{line}: {message}")]
     Invalid {
+        /// Display name of the file.
         file: String,
+        /// Where in the file, when the problem is on one line.
         line: Line,
+        /// Which rule is broken, and by what.
         message: String,
     },
     /// A raw tilt angle has no mdoc section with the same angle at 2 decimals (the reference
@@ -43,14 +50,23 @@ pub enum FormatError {
         "{mdoc}: no section has a TiltAngle that rounds to {rounded} (raw tilt angle {angle} at z_index {z_index})"
     )]
     TiltAngleNotFound {
+        /// Display name of the mdoc file.
         mdoc: String,
+        /// 0-based position of the angle in the raw tilt file.
         z_index: usize,
+        /// The raw tilt angle in degrees.
         angle: f64,
+        /// The angle rounded to 2 decimals, as compared.
         rounded: f64,
     },
     /// A metadata value is not one the portal accepts.
     #[error("metadata field `{field}`: {message}")]
-    InvalidValue { field: String, message: String },
+    InvalidValue {
+        /// Name (or dotted path) of the metadata field.
+        field: String,
+        /// Why the value is refused.
+        message: String,
+    },
 }
 
 impl FormatError {

@@ -30,6 +30,7 @@ pub struct Mdoc {
     pub global: IndexMap<String, String>,
     /// `[T = …]` title lines of the header, verbatim (trimmed).
     pub titles: Vec<String>,
+    /// The sections, in file order.
     pub sections: Vec<MdocSection>,
 }
 
@@ -38,8 +39,11 @@ pub struct Mdoc {
 pub struct MdocSection {
     /// `ZValue`; `None` for `MontSection`/`FrameSet` sections that carry none.
     pub z_value: Option<i64>,
+    /// `TiltAngle` in degrees, when present.
     pub tilt_angle: Option<f64>,
+    /// `ExposureTime` in seconds, when present.
     pub exposure_time: Option<f64>,
+    /// `SubFramePath` verbatim (the movie file, often a Windows path), when present.
     pub sub_frame_path: Option<String>,
     /// Every `key = value` of the section, header key included, in file order.
     pub fields: IndexMap<String, String>,

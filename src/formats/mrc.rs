@@ -65,6 +65,9 @@ impl ByteSource for Vec<u8> {
 }
 
 /// Errors reading an MRC file; each names the file (the display name the caller passed).
+// Each variant's `#[error]` message documents it; the fields are the file name and the header
+// values (standard MRC2014 names) or byte counts that the message quotes.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum MrcError {
     #[error("{name}: not an MRC file: {len} bytes, shorter than the 1024-byte header")]
@@ -119,10 +122,15 @@ pub enum MrcError {
 /// MRC data modes this crate reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MrcMode {
+    /// Mode 0: signed 8-bit integers (read as `i8`, as mrcfile does).
     Int8,
+    /// Mode 1: signed 16-bit integers.
     Int16,
+    /// Mode 2: 32-bit IEEE floats.
     Float32,
+    /// Mode 6: unsigned 16-bit integers.
     Uint16,
+    /// Mode 12: 16-bit IEEE half-precision floats.
     Float16,
 }
 
@@ -159,6 +167,12 @@ impl MrcMode {
 }
 
 /// Every field of the MRC2014 header, as stored (no interpretation).
+///
+/// Field names are the lower-cased words of the MRC2014 standard
+/// (<https://www.ccpem.ac.uk/mrc_format/mrc2014.php>), in header order; only `extra1`/`extra2`
+/// (the standard's one `EXTRA` run, split around `EXTTYP`/`NVERSION`) and `labels` are ours.
+// Standard-named fields carry the standard's meaning; see the link above.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq)]
 pub struct MrcHeader {
     pub nx: i32,
@@ -181,15 +195,19 @@ pub struct MrcHeader {
     pub dmean: f32,
     pub ispg: i32,
     pub nsymbt: i32,
+    /// Bytes 96..104 (words 25–26): the part of the standard's `EXTRA` before `EXTTYP`.
     pub extra1: [u8; 8],
     pub exttyp: [u8; 4],
     pub nversion: i32,
+    /// Bytes 112..196 (words 29–49): the part of the standard's `EXTRA` after `NVERSION`.
     pub extra2: [u8; 84],
     pub origin: [f32; 3],
     pub map: [u8; 4],
     pub machst: [u8; 4],
     pub rms: f32,
     pub nlabl: i32,
+    /// The standard's `LABEL` block (bytes 224..1024): ten 80-byte text labels, all kept
+    /// whatever `nlabl` says.
     pub labels: [[u8; 80]; 10],
 }
 
@@ -408,8 +426,12 @@ impl MrcHeader {
 pub struct MrcInfo {
     /// Display name of the source (used in every error).
     pub name: String,
+    /// The header fields as read, in the file's byte order.
     pub header: MrcHeader,
+    /// The data mode decoded from `header.mode` (unsupported codes are rejected).
     pub mode: MrcMode,
+    /// The machine stamp says big-endian (first byte 0x11); the header fields and the data are
+    /// in that byte order.
     pub big_endian: bool,
     /// Spatial shape in z, y, x order (after applying mapc/mapr/maps).
     pub shape_zyx: [usize; 3],
@@ -603,9 +625,13 @@ pub fn decode_to_f32(mode: MrcMode, big_endian: bool, raw: &[u8], out: &mut [f32
 /// parallel variance formula (numerically sound for large volumes).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DataStats {
+    /// Number of values seen.
     pub count: u64,
+    /// Smallest value (+∞ when `count` is 0).
     pub min: f64,
+    /// Largest value (−∞ when `count` is 0).
     pub max: f64,
+    /// Arithmetic mean (0 when `count` is 0).
     pub mean: f64,
     /// Sum of squared deviations from the mean.
     pub m2: f64,
@@ -696,7 +722,9 @@ impl DataStats {
 
 /// An element type the writer can store.
 pub trait MrcElem: Copy + Send + Sync + Into<f64> + 'static {
+    /// The MRC mode this element type is written as.
     const MODE: MrcMode;
+    /// Appends `values` to `out` as little-endian bytes of that mode.
     fn put_le(values: &[Self], out: &mut Vec<u8>);
 }
 
@@ -724,13 +752,17 @@ impl MrcElem for u16 {
 pub struct MrcOutputSpec {
     /// Output shape, z, y, x.
     pub shape_zyx: [usize; 3],
+    /// Data mode of the output (sets `mode` and the bytes per voxel).
     pub mode: MrcMode,
     /// Isotropic voxel size in Å (stored as float32).
     pub voxel_size: f64,
     /// Tilt series: ispg 0, mz 1, cella.z = voxel size.
     pub tilt_series: bool,
-    /// Copied from the source MRC (zeros otherwise).
+    /// Header bytes 96..104 ([`MrcHeader::extra1`]), copied from the source MRC (zeros
+    /// otherwise).
     pub extra1: [u8; 8],
+    /// Header bytes 112..196 ([`MrcHeader::extra2`]), copied from the source MRC (zeros
+    /// otherwise).
     pub extra2: [u8; 84],
     /// Source `exttyp` and extended header, copied when both are non-empty.
     pub extended: Option<([u8; 4], Vec<u8>)>,

@@ -17,6 +17,8 @@ use zarrs::array::{data_type, Array, ArraySubset};
 use zarrs::storage::{ReadableStorage, ReadableStorageTraits, StoreKey};
 
 /// Errors writing or reading OME-Zarr; each names the store.
+// Each variant's `#[error]` message documents it; `name` is the store's display name.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum OmeZarrError {
     #[error("{name}: blosc compression failed: {message}")]

@@ -11,11 +11,17 @@ use super::error::{numbered_lines, parse_f64, parse_i64, FormatError};
 /// One line of an IMOD `.xf` file: the 2×2 matrix `[[mxx, mxy], [myx, myy]]` and the shift.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct XfRow {
+    /// Matrix entry row 0, column 0 (column 1 of the line).
     pub mxx: f64,
+    /// Matrix entry row 0, column 1 (column 2 of the line).
     pub mxy: f64,
+    /// Matrix entry row 1, column 0 (column 3 of the line).
     pub myx: f64,
+    /// Matrix entry row 1, column 1 (column 4 of the line).
     pub myy: f64,
+    /// x shift in pixels (column 5), applied after the matrix.
     pub sx: f64,
+    /// y shift in pixels (column 6), applied after the matrix.
     pub sy: f64,
 }
 

@@ -17,12 +17,15 @@ pub const SLAB_DEPTH: i64 = 40;
 /// The central slab of a volume summed over z, row-major `height × width`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeySlab {
+    /// Plane width in voxels (the volume's x size).
     pub width: usize,
+    /// Plane height in voxels (the volume's y size).
     pub height: usize,
     /// Sections summed (Python slice semantics of the reference, see [`slab_range`]).
     pub z_range: Range<usize>,
     /// Sections of the whole volume, which the slab's raw bounds follow ([`KeySlab::bounds`]).
     pub depth: usize,
+    /// Per-pixel sum over `z_range`, row-major `height × width` (index `y * width + x`).
     pub sum: Vec<f64>,
 }
 
@@ -163,21 +166,29 @@ impl KeySlab {
 /// An 8-bit gray image, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gray {
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// Pixel values, row-major `height × width` (index `y * width + x`).
     pub data: Vec<u8>,
 }
 
 /// The four key images of spec §9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyImage {
+    /// `original`: the whole preview, resized to the tomogram's x size, no crop or rotation.
     Original,
+    /// `snapshot`: 4:3 centre crop (rotated first when taller than wide), 512 wide.
     Snapshot,
+    /// `thumbnail`: 4:3 centre crop (rotated first when taller than wide), 134 wide.
     Thumbnail,
+    /// `expanded`: 4:3 centre crop (rotated first when taller than wide), 1024 wide.
     Expanded,
 }
 
 impl KeyImage {
+    /// The four images, in the order of the reference's default literal.
     pub const ALL: [KeyImage; 4] = [
         KeyImage::Original,
         KeyImage::Snapshot,
@@ -392,14 +403,20 @@ pub const POINT_ALPHA: f64 = 0.8;
 pub enum Overlay {
     /// A binarised mask slab (row-major `height × width`, drawn from the top-left corner).
     Mask {
+        /// RGB colour of the annotation.
         color: [u8; 3],
+        /// Mask width in pixels.
         width: usize,
+        /// Mask height in pixels.
         height: usize,
+        /// `true` where the mask is drawn, row-major (index `y * width + x`).
         mask: Vec<bool>,
     },
     /// Point centres `(x, y, z)` in voxels; only points with `z` in the slab bounds are drawn.
     Points {
+        /// RGB colour of the annotation (marker face).
         color: [u8; 3],
+        /// Point centres as `[x, y, z]` in voxels.
         points: Vec<[f64; 3]>,
     },
 }
@@ -407,6 +424,7 @@ pub enum Overlay {
 /// An 8-bit RGB image as three planes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rgb8 {
+    /// The red, green and blue planes, all of one size.
     pub planes: [Gray; 3],
 }
 

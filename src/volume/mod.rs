@@ -51,7 +51,12 @@ pub enum VolumeKind {
     /// float32, chunks (1,1024,1024), (1,2,2) block mean, MRC as an image stack.
     TiltSeries,
     /// int8 0/1: `data == label`, or `data >= threshold` when set; OR-pooling.
-    SemanticMask { label: i64, threshold: Option<f64> },
+    SemanticMask {
+        /// The source value that marks the mask (`mask_label`).
+        label: i64,
+        /// When set, voxels `>= threshold` are the mask instead of `== label`.
+        threshold: Option<f64>,
+    },
     /// uint16 labels, strided downsampling, `image-label` block in `.zattrs`.
     InstanceMask,
 }
@@ -64,7 +69,9 @@ pub struct VolumeOptions {
     /// Explicit voxel spacing (parent VS, tilt-series pixel spacing); else the source header's.
     /// Rounded to 3 decimals either way.
     pub voxel_spacing: Option<f64>,
+    /// Write `{stem}.mrc` (level 0).
     pub write_mrc: bool,
+    /// Write `{stem}.zarr` (the pyramid).
     pub write_zarr: bool,
     /// Return the summed central 40-slice slab for key images ([`key_image`]).
     pub key_slab: bool,
@@ -107,8 +114,11 @@ pub enum VolumeSource<'a> {
 /// A z, y, x triple, serialized in that key order (spec §6.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Zyx {
+    /// Extent along z (sections), in voxels.
     pub z: usize,
+    /// Extent along y (rows), in voxels.
     pub y: usize,
+    /// Extent along x (columns), in voxels.
     pub x: usize,
 }
 
@@ -131,8 +141,9 @@ pub struct VolumeHeader {
     pub voxel_size: f64,
     /// Source MRC mode (`None` for OME-Zarr).
     pub mode: Option<MrcMode>,
-    /// Header rms and dmean (0 for OME-Zarr, as the reference).
+    /// The MRC header's `rms` (0 for OME-Zarr, as the reference).
     pub rms: f64,
+    /// The MRC header's `dmean` (0 for OME-Zarr, as the reference).
     pub dmean: f64,
     /// The full MRC header, when the source is an MRC.
     pub mrc: Option<MrcHeader>,
@@ -141,8 +152,11 @@ pub struct VolumeHeader {
 /// Statistics of the written level-0 data (what the MRC header carries).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct VolumeStats {
+    /// Smallest level-0 value, in the output's data type.
     pub dmin: f64,
+    /// Largest level-0 value.
     pub dmax: f64,
+    /// Mean of the level-0 values.
     pub dmean: f64,
     /// Population standard deviation.
     pub rms: f64,
@@ -151,7 +165,9 @@ pub struct VolumeStats {
 /// One written file, relative to the staging directory ("/"-separated).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutputFile {
+    /// Path relative to the staging directory, "/"-separated.
     pub path: String,
+    /// Size in bytes.
     pub size: u64,
     /// BLAKE3 hex digest of the content (MRC: with the label timestamp blanked).
     pub blake3: String,
@@ -168,7 +184,9 @@ pub struct VolumeOutputs {
     pub scales: Vec<Zyx>,
     /// Spacing of each level in Å, z,y,x (the `.zattrs` scale transforms).
     pub level_spacings: Vec<[f64; 3]>,
+    /// Statistics of the written level-0 data (as in the MRC header).
     pub stats: VolumeStats,
+    /// What the source header said.
     pub source_header: VolumeHeader,
     /// Masks: sorted distinct non-zero values of level 0 (semantic: `[1]` or empty). Images: empty.
     pub labels: Vec<u64>,
@@ -183,10 +201,14 @@ pub struct VolumeOutputs {
 }
 
 /// Standardization errors; each names the source or the output it concerns.
+// Each variant's `#[error]` message documents it; the transparent ones are documented below.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
+    /// Reading the MRC source failed.
     #[error(transparent)]
     Mrc(#[from] MrcError),
+    /// An OME-Zarr error: reading the source, or compressing an output chunk.
     #[error(transparent)]
     OmeZarr(#[from] OmeZarrError),
     #[error("{name}: invalid voxel spacing {value}")]

@@ -23,6 +23,7 @@ pub const LEVELS: usize = 3;
 
 /// An output voxel type, with its pooling rule.
 pub trait VoxelType: MrcElem + Default + PartialEq + std::fmt::Debug {
+    /// The zarr data type this voxel type is stored as.
     const DTYPE: ZarrDtype;
     /// Whether [`VoxelType::label`] is meaningful (masks).
     const LABELS: bool;

@@ -36,7 +36,9 @@ pub const FILE_FORMATS: &[&str] = &["obj", "stl", "vtk", "glb"];
 /// indexing them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Mesh {
+    /// Vertex positions `[x, y, z]`.
     pub positions: Vec<[f64; 3]>,
+    /// Triangles, each three 0-based indices into `positions`.
     pub faces: Vec<[u32; 3]>,
 }
 

@@ -136,7 +136,9 @@ fn case_loops(mask: usize) -> Vec<Vec<u8>> {
 /// A triangle mesh in f32 coordinates (x, y, z).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TriMesh {
+    /// Vertex positions `[x, y, z]` (the mesher emits voxel-centre units).
     pub vertices: Vec<[f32; 3]>,
+    /// Triangles, each three 0-based indices into `vertices`.
     pub faces: Vec<[u32; 3]>,
 }
 
@@ -184,6 +186,7 @@ struct LabelSurface {
 /// A region of the label volume with a one-voxel apron: `data` covers voxels
 /// `origin - 1 .. origin + size` on each axis (z, y, x C order), voxels outside the volume are 0.
 pub struct Region<'a> {
+    /// Labels of the region and its apron, `size + 1` voxels per axis, z, y, x C order.
     pub data: &'a [u32],
     /// First cube's lower corner + 1 (voxel coordinates), x, y, z.
     pub origin: [i64; 3],

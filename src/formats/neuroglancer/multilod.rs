@@ -14,10 +14,13 @@ pub const VERTEX_QUANTIZATION_BITS: u8 = 16;
 /// The manifest (`.index` content) of a multi-LOD mesh.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
+    /// Extent `[x, y, z]` of one LOD-0 octree cell, in stored-model coordinates.
     pub chunk_shape: [f32; 3],
+    /// Lower corner `[x, y, z]` of the octree grid, in stored-model coordinates.
     pub grid_origin: [f32; 3],
     /// Per LOD: the fragments' octree positions (Z-curve order) and encoded sizes.
     pub fragment_positions: Vec<Vec<[u32; 3]>>,
+    /// Per LOD: each fragment's encoded size in bytes, in the order of `fragment_positions`.
     pub fragment_sizes: Vec<Vec<u32>>,
 }
 

@@ -19,8 +19,11 @@ type Quat = [f64; 4];
 /// The axis of one elementary rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Axis {
+    /// The x axis (index 0).
     X,
+    /// The y axis (index 1).
     Y,
+    /// The z axis (index 2).
     Z,
 }
 
@@ -37,7 +40,9 @@ impl Axis {
 /// Whether the axes of a sequence move with the body (intrinsic) or stay fixed (extrinsic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frame {
+    /// Each rotation is about the axes as already rotated (scipy's upper-case sequences).
     Intrinsic,
+    /// Each rotation is about the fixed original axes (scipy's lower-case sequences).
     Extrinsic,
 }
 
