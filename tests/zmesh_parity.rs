@@ -4,6 +4,7 @@
 //! faces, and vertices equal within 1e-4.
 
 use crate::common::python_script;
+use cryoet_ingest::formats::neuroglancer::marching_cubes::TriMesh;
 use cryoet_ingest::formats::neuroglancer::zmesh_simplify::{mesh_block, ZmeshParams};
 use serde_json::{json, Value};
 
@@ -21,11 +22,7 @@ fn mask(dims: [usize; 3], mut label: impl FnMut(usize, usize, usize) -> u32) -> 
 }
 
 /// Ours for `data` under igneous's zero border and offset, as zmesh's JSON would print it.
-fn ours(
-    dims: [usize; 3],
-    data: &[u32],
-    resolution: f32,
-) -> Vec<(u32, Vec<[f32; 3]>, Vec<[u32; 3]>)> {
+fn ours(dims: [usize; 3], data: &[u32], resolution: f32) -> Vec<(u32, TriMesh)> {
     let [sx, sy, sz] = dims.map(|d| d + 2);
     let mut padded = vec![0u32; sx * sy * sz];
     for z in 0..dims[2] {
@@ -45,12 +42,12 @@ fn ours(
         .into_iter()
         .map(|(label, m)| {
             let shift = -f64::from(resolution);
-            let v = m
+            let vertices = m
                 .vertices
                 .iter()
                 .map(|p| p.map(|c| (f64::from(c) + shift) as f32))
                 .collect();
-            (label, v, m.faces)
+            (label, TriMesh { vertices, ..m })
         })
         .collect()
 }
@@ -71,7 +68,7 @@ fn compare(name: &str, dims: [usize; 3], data: Vec<u32>, resolution: f32) {
     let reference = reference.as_array().unwrap();
     let ours = ours(dims, &data, resolution);
     assert_eq!(ours.len(), reference.len(), "{name}: label count");
-    for ((label, vertices, faces), r) in ours.iter().zip(reference) {
+    for ((label, TriMesh { vertices, faces }), r) in ours.iter().zip(reference) {
         assert_eq!(
             u64::from(*label),
             r["label"].as_u64().unwrap(),

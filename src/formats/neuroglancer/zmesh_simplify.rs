@@ -43,8 +43,8 @@ pub fn mesh_block(data: &[u32], dims: [usize; 3], params: &ZmeshParams) -> Vec<(
             let tris = &triangles[label as usize];
             let mut mesh = simplifier.run(tris, params);
             for v in &mut mesh.vertices {
-                for a in 0..3 {
-                    v[a] = (v[a] + params.resolution[a]) / 2.0;
+                for (c, r) in v.iter_mut().zip(params.resolution) {
+                    *c = (*c + r) / 2.0;
                 }
             }
             (originals[label as usize], mesh)
@@ -712,13 +712,9 @@ impl Heap {
         self.pos.insert(self.items[j].edge, j);
     }
     fn up(&mut self, mut i: usize) -> usize {
-        while i > 0 {
-            let p = (i - 1) / 2;
-            if !(self.items[i].value < self.items[p].value) {
-                break;
-            }
-            self.swap(i, p);
-            i = p;
+        while i > 0 && self.items[i].value < self.items[(i - 1) / 2].value {
+            self.swap(i, (i - 1) / 2);
+            i = (i - 1) / 2;
         }
         i
     }
