@@ -26,7 +26,9 @@
 //! - `viz_config`: Neuroglancer states (layers, colours, ratio rule, incremental rebuilds, an
 //!   annotation-only deposition) and the GMM contrast limits against scikit-learn (test venv);
 //! - `validate`: `ingest validate` over the real configs in `../shared`;
-//! - `volume_readers`: volume outputs read back by zarr-python and mrcfile (test venv).
+//! - `volume_readers`: volume outputs read back by zarr-python and mrcfile (test venv);
+//! - `zmesh_parity`: segmentation meshes' LOD 0 (marching cubes and quadric simplification)
+//!   against zmesh itself as igneous calls it (test venv).
 
 mod common;
 
@@ -51,3 +53,4 @@ mod slurm;
 mod validate;
 mod viz_config;
 mod volume_readers;
+mod zmesh_parity;

@@ -29,7 +29,8 @@ fi
 # Gaussian mixtures the neuroglancer contrast limits come from, which
 # src/formats/neuroglancer/contrast.rs reproduces. neuroglancer 2.41.2 (the reference's lock)
 # ships the built viewer client under neuroglancer/static/client, which the screenshot test
-# serves on 127.0.0.1 to load our states in headless Chromium.
+# serves on 127.0.0.1 to load our states in headless Chromium. zmesh 1.9.0 (the reference's
+# lock) is igneous's mesher: tests/zmesh_parity.rs compares our LOD 0 meshes with its output.
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -44,7 +45,8 @@ fi
     "neuroglancer==2.41.2" \
     "scikit-learn==1.8.0" \
     "cloud-volume==10.5.0" \
-    "DracoPy==1.5.0"
+    "DracoPy==1.5.0" \
+    "zmesh==1.9.0"
 
 # A second venv, inside the first, pinned to the reference's numerics (its lock: numpy 1.26.4,
 # scikit-image 0.22.0, zarr 2.18.7, numcodecs 0.15.1, mrcfile 1.5.4): the float pyramid levels

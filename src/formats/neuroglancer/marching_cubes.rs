@@ -1,12 +1,15 @@
-//! Multi-label marching cubes over a label volume, the surface zmesh extracts for igneous's
-//! `MeshTask`: per label, the boundary between its voxels and every other voxel, with vertices
-//! at the midpoints of lattice edges between voxel centres, closed at the volume's faces (voxels
-//! outside the volume count as background, as the task's zero border does).
+//! Multi-label marching cubes over a label volume: per label, the boundary between its voxels
+//! and every other voxel, with vertices at the midpoints of lattice edges between voxel centres,
+//! closed at the volume's faces (voxels outside the volume count as background).
 //!
 //! Why the case table is derived rather than transcribed: each cube's polygons are traced from
 //! the segments on its six faces, and an ambiguous face (two diagonal inside corners) always
 //! separates the inside corners. Neighbouring cubes decide a shared face identically, so every
 //! label's surface is closed (the classic 256-case tables are not, on ambiguous faces).
+//!
+//! The segmentation meshes no longer use this mesher: zmesh (igneous's `MeshTask`) uses the
+//! classic table, whose triangles differ on ambiguous cubes, so `zmesh_simplify` carries its
+//! own zmesh-exact marching cubes. `TriMesh` here is the mesh type all encoders share.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -16,6 +16,7 @@ mod segmentation_mesh;
 pub mod sharding;
 pub mod simplify;
 pub mod state;
+pub mod zmesh_simplify;
 
 /// Errors of the neuroglancer encoders, naming the file or directory concerned.
 #[derive(Debug, thiserror::Error)]

@@ -1,22 +1,25 @@
 //! The `mesh/` of a precomputed segmentation, generated from its label volume as the
 //! reference's `generate_multiresolution_mesh_from_segmentation` does with igneous:
 //!
-//! 1. `MeshTask`s of 256³ voxels (closed at the volume faces) mesh every label by marching
-//!    cubes with vertices at voxel corners' convention (zmesh `voxel_centered=True`: voxel `v`
-//!    spans `[v, v + 1]`), simplified within `max_simplification_error` (2 voxels);
+//! 1. `MeshTask`s of 256³ voxels (closed at the volume faces) mesh every label with zmesh's
+//!    marching cubes and simplify it with zmesh's quadric edge collapse (`reduction_factor`
+//!    100, `max_error` 2 voxels in physical units, `voxel_centered=True`: voxel `v` spans
+//!    `[v, v + 1]`), both reproduced exactly by `zmesh_simplify`;
 //! 2. `MultiResShardedMeshMergeTask` turns each label into a multi-LOD octree (at most 3
 //!    LODs, smallest chunk from the reference's non-zero extent), Draco-encoded, and packs
 //!    all labels into `neuroglancer_uint64_sharded_v1` shards;
 //! 3. the `mesh/info` and the `provenance` the reference leaves (intermediate `.frags`,
 //!    `.spatial` and `.labels` files are removed by the reference; they are never written here).
 
-use super::marching_cubes::{Mesher, Region, TriMesh};
+use super::marching_cubes::TriMesh;
 use super::multilod::{self, VERTEX_QUANTIZATION_BITS};
 use super::segmentation::{python_json, write_json, MaskVolume};
 use super::sharding::{shard_params_for_hashed, ShardEncoding, ShardHash, ShardingSpec};
-use super::{simplify, NeuroglancerError};
+use super::zmesh_simplify::{mesh_block, ZmeshParams};
+use super::NeuroglancerError;
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The mesh directory the reference names in the segmentation `info`.
@@ -29,8 +32,13 @@ const TASK: usize = 256;
 const MAX_LOD: u32 = 2;
 const MIN_MESH_CHUNK_DIM: i64 = 16;
 
-/// `max_simplification_error_in_voxels` of the reference (2 voxels).
+/// `max_simplification_error_in_voxels` of the reference (2 voxels); igneous hands zmesh
+/// `2 * max(1, resolution)` in physical units.
 const MAX_SIMPLIFICATION_ERROR_VOXELS: f64 = 2.0;
+
+/// igneous's `simplification_factor` when simplification is on (`create_meshing_tasks`):
+/// zmesh aims at a hundredth of the faces, bounded by the error.
+const SIMPLIFICATION_FACTOR: u32 = 100;
 
 /// Writes `mesh/` (info and shard files) and `provenance` for the mask; `mesh_shape` is the
 /// reference's non-zero extent (x, y, z).
@@ -41,7 +49,7 @@ pub(crate) fn write_meshes(
     resolution: u64,
     mesh_shape: [i64; 3],
 ) -> Result<(), NeuroglancerError> {
-    let meshes = mesh_labels(volume, zarr_dir)?;
+    let meshes = mesh_labels(volume, zarr_dir, resolution)?;
     let (_, min_chunk, _) = multilod::chunk_size_for_lod(mesh_shape, MAX_LOD, MIN_MESH_CHUNK_DIM)
         .ok_or_else(|| {
         NeuroglancerError::invalid(
@@ -125,16 +133,27 @@ pub(crate) fn hashed_spec(labels: u64) -> ShardingSpec {
     }
 }
 
-/// Every label's surface in voxel units (voxel `v` spans `[v, v + 1]`), simplified, sorted by
-/// label. Tasks are read one at a time (256³ voxels plus a one-voxel apron).
+/// Every label's LOD 0 surface in voxel units (voxel `v` spans `[v, v + 1]`), sorted by label:
+/// per task (256³ voxels plus the one-voxel apron igneous reads), zmesh's marching cubes and
+/// quadric simplification exactly as igneous calls them (`zmesh_simplify`), in physical units
+/// (resolution `resolution`), moved by the task's offset and divided by the resolution as
+/// igneous's `MeshTask` and `process_mesh` do (in double, rounded to single). A label spanning
+/// several tasks gets their pieces concatenated in task order.
 fn mesh_labels(
     volume: &MaskVolume,
     zarr_dir: &Path,
+    resolution: u64,
 ) -> Result<Vec<(u32, TriMesh)>, NeuroglancerError> {
     let [sz, sy, sx] = volume.shape_zyx;
-    let mut mesher = Mesher::default();
-    // Cube lower corners per task along an axis: -1 (the closing border) for the first task,
-    // then up to the last voxel (its cube reaches the zero border past the volume).
+    let res = resolution as f32;
+    let params = ZmeshParams {
+        resolution: [res; 3],
+        reduction_factor: SIMPLIFICATION_FACTOR,
+        max_error: (MAX_SIMPLIFICATION_ERROR_VOXELS * resolution.max(1) as f64) as f32,
+    };
+    // Block lower corners per task along an axis: -1 (the closing border) for the first task,
+    // then the task's first voxel; each block reaches one voxel past the task (zero past the
+    // volume).
     let spans = |n: usize| -> Vec<(i64, i64)> {
         (0..n.div_ceil(TASK))
             .map(|t| {
@@ -143,33 +162,31 @@ fn mesh_labels(
             })
             .collect()
     };
+    let mut by_label: BTreeMap<u32, TriMesh> = BTreeMap::new();
     for &(z0, z1) in &spans(sz) {
         for &(y0, y1) in &spans(sy) {
             for &(x0, x1) in &spans(sx) {
                 let lo = [x0, y0, z0];
                 let hi = [x1, y1, z1];
                 let data = read_padded(volume, zarr_dir, lo, hi)?;
-                mesher.mesh_region(&Region {
-                    data: &data,
-                    origin: [x0 + 1, y0 + 1, z0 + 1],
-                    size: [0, 1, 2].map(|a| (hi[a] - lo[a]) as usize),
-                });
+                let dims = [0, 1, 2].map(|a| (hi[a] - lo[a] + 1) as usize);
+                let offset = lo.map(|o| o as f64 * f64::from(res));
+                for (label, mesh) in mesh_block(&data, dims, &params) {
+                    let into = by_label.entry(label).or_default();
+                    let base = into.vertices.len() as u32;
+                    into.vertices.extend(mesh.vertices.iter().map(|v| {
+                        [0, 1, 2].map(|a| {
+                            let physical = (f64::from(v[a]) + offset[a]) as f32;
+                            (f64::from(physical) / f64::from(res)) as f32
+                        })
+                    }));
+                    into.faces
+                        .extend(mesh.faces.iter().map(|f| f.map(|i| i + base)));
+                }
             }
         }
     }
-    let cell = MAX_SIMPLIFICATION_ERROR_VOXELS / 3f64.sqrt();
-    Ok(mesher
-        .into_meshes()
-        .into_par_iter()
-        .map(|(label, mut mesh)| {
-            for v in &mut mesh.vertices {
-                for c in v.iter_mut() {
-                    *c += 0.5;
-                }
-            }
-            (label, simplify::cluster(&mesh, cell))
-        })
-        .collect())
+    Ok(by_label.into_iter().collect())
 }
 
 /// Voxels `lo ..= hi` (x, y, z; may reach one past the volume on either side, read as 0) as a
