@@ -8,6 +8,7 @@ pub mod annotations;
 pub mod compressed_segmentation;
 pub mod contrast;
 pub mod draco;
+pub mod fqmr;
 pub mod marching_cubes;
 pub mod mesh;
 pub mod multilod;
