@@ -263,7 +263,9 @@ impl State {
                     }
                 }
                 for j in 0..3 {
-                    if !(self.triangles[i].err[j] < threshold) {
+                    // A NaN error never collapses.
+                    let below = self.triangles[i].err[j] < threshold;
+                    if !below {
                         continue;
                     }
                     let i0 = self.triangles[i].v[j];
@@ -314,7 +316,7 @@ impl State {
     /// the triangles that share the edge (they vanish with it).
     fn flipped(&self, p: [f64; 3], i0: usize, i1: usize, deleted: &mut [bool]) -> bool {
         let v0 = &self.vertices[i0];
-        for k in 0..v0.tcount {
+        for (k, gone) in deleted[..v0.tcount].iter_mut().enumerate() {
             let r = self.refs[v0.tstart + k];
             let t = &self.triangles[r.tid];
             if t.deleted {
@@ -323,7 +325,7 @@ impl State {
             let id1 = t.v[(r.tvertex + 1) % 3];
             let id2 = t.v[(r.tvertex + 2) % 3];
             if id1 == i1 || id2 == i1 {
-                deleted[k] = true;
+                *gone = true;
                 continue;
             }
             let d1 = normalize(sub(self.vertices[id1].p, p));
@@ -332,7 +334,7 @@ impl State {
                 return true;
             }
             let n = normalize(cross(d1, d2));
-            deleted[k] = false;
+            *gone = false;
             if dot(n, t.n) < 0.2 {
                 return true;
             }
@@ -350,12 +352,12 @@ impl State {
         deleted_triangles: &mut i64,
     ) {
         let (tstart, tcount) = (self.vertices[vid].tstart, self.vertices[vid].tcount);
-        for k in 0..tcount {
+        for (k, &gone) in deleted[..tcount].iter().enumerate() {
             let r = self.refs[tstart + k];
             if self.triangles[r.tid].deleted {
                 continue;
             }
-            if deleted[k] {
+            if gone {
                 self.triangles[r.tid].deleted = true;
                 *deleted_triangles += 1;
                 continue;
