@@ -1,12 +1,11 @@
 //! Mesh simplification by vertex clustering: vertices in the same cubic cell of a grid merge
 //! into their mean; faces that collapse are dropped.
 //!
-//! This stands in for zmesh's quadric simplifier (LOD 0 of a segmentation, bounded by
-//! `max_simplification_error`) and pyfqmr (the coarser LODs, targeted at half the faces per
-//! level). A cell of side `c` moves no vertex further than `c·√3`, which is how the error bound
-//! is honoured; targets are met by growing the cell until the face count is reached. Counts
-//! differ from the quadric simplifiers: clustering keeps more faces on flat areas and fewer
-//! detail on thin ones.
+//! This stands in for zmesh's quadric simplifier on LOD 0 of a segmentation's meshes (bounded
+//! by `max_simplification_error`): a cell of side `c` moves no vertex further than `c·√3`,
+//! which is how the error bound is honoured. Counts differ from zmesh's: clustering keeps more
+//! faces on flat areas and less detail on thin ones. The coarser LODs are pyfqmr's
+//! ([`super::fqmr`]), as in the reference.
 
 use super::marching_cubes::TriMesh;
 use std::collections::HashMap;
@@ -82,30 +81,6 @@ pub fn compact(mesh: TriMesh) -> TriMesh {
     TriMesh { vertices, faces }
 }
 
-/// The mesh simplified to at most `target_faces` faces (or as close as 16 doublings of the
-/// cell get), starting from cells of side `start_cell`. Never empty: where the next cell
-/// would collapse every face (a mesh a few cells wide), the last non-empty result stands, as
-/// a quadric simplifier stops short of removing the last faces.
-pub fn to_face_target(mesh: &TriMesh, target_faces: usize, start_cell: f64) -> TriMesh {
-    if mesh.faces.len() <= target_faces {
-        return mesh.clone();
-    }
-    let mut cell = start_cell.max(1e-3);
-    let mut best = mesh.clone();
-    for _ in 0..33 {
-        let next = cluster(mesh, cell);
-        if next.faces.is_empty() {
-            break;
-        }
-        best = next;
-        if best.faces.len() <= target_faces {
-            break;
-        }
-        cell *= std::f64::consts::SQRT_2;
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,24 +114,5 @@ mod tests {
         for f in &simple.faces {
             assert!(f[0] != f[1] && f[1] != f[2] && f[0] != f[2]);
         }
-    }
-
-    #[test]
-    fn face_targets_are_reached_by_growing_cells() {
-        let sheet = grid_sheet(32);
-        let half = to_face_target(&sheet, sheet.faces.len() / 2, 0.5);
-        assert!(half.faces.len() <= sheet.faces.len() / 2);
-        assert!(half.faces.len() > 4);
-        let unchanged = to_face_target(&sheet, sheet.faces.len(), 0.5);
-        assert_eq!(unchanged, sheet);
-    }
-
-    #[test]
-    fn a_small_mesh_keeps_its_last_faces() {
-        // 2 faces whose vertices all fall in one cell at the start: nothing coarser exists.
-        let sheet = grid_sheet(1);
-        assert_eq!(to_face_target(&sheet, 1, 4.0), sheet);
-        let coarse = to_face_target(&grid_sheet(32), 1, 0.5);
-        assert!(!coarse.faces.is_empty());
     }
 }
