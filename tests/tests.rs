@@ -2,6 +2,8 @@
 //! - `annotations`: masks, annotation JSONs, IDs and incremental annotation rebuilds;
 //! - `engine`: incremental builds over a generated deposition (fresh re-runs, exact rebuilds);
 //! - `explain`: what `ingest explain` says about changed files and fields;
+//! - `fqmr_parity`: the mesh-LOD decimation against pyfqmr itself, the reference's pin (test
+//!   venv);
 //! - `human_text`: snapshots of the build log, `explain` and `validate` errors (redacted);
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
@@ -37,6 +39,7 @@ mod bad_input;
 mod demo;
 mod engine;
 mod explain;
+mod fqmr_parity;
 mod human_text;
 mod key_vectors;
 mod keyimage;

@@ -4,7 +4,7 @@
 //! faces, and vertices equal within 1e-4.
 
 use crate::common::python_script;
-use cryoet_ingest::formats::neuroglancer::marching_cubes::TriMesh;
+use cryoet_ingest::formats::neuroglancer::trimesh::TriMesh;
 use cryoet_ingest::formats::neuroglancer::zmesh_simplify::{mesh_block, ZmeshParams};
 use serde_json::{json, Value};
 

@@ -31,6 +31,8 @@ fi
 # ships the built viewer client under neuroglancer/static/client, which the screenshot test
 # serves on 127.0.0.1 to load our states in headless Chromium. zmesh 1.9.0 (the reference's
 # lock) is igneous's mesher: tests/zmesh_parity.rs compares our LOD 0 meshes with its output.
+# pyfqmr 0.5.0 (the reference's lock) is the quadric decimation of the mesh LODs, which
+# src/formats/neuroglancer/fqmr.rs reproduces; tests/fqmr_parity.rs compares the two.
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -46,7 +48,8 @@ fi
     "scikit-learn==1.8.0" \
     "cloud-volume==10.5.0" \
     "DracoPy==1.5.0" \
-    "zmesh==1.9.0"
+    "zmesh==1.9.0" \
+    "pyfqmr==0.5.0"
 
 # A second venv, inside the first, pinned to the reference's numerics (its lock: numpy 1.26.4,
 # scikit-image 0.22.0, zarr 2.18.7, numcodecs 0.15.1, mrcfile 1.5.4): the float pyramid levels
@@ -88,12 +91,12 @@ fi
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
 import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy
-import neuroglancer, cloudvolume, DracoPy, sklearn
+import neuroglancer, cloudvolume, DracoPy, sklearn, pyfqmr
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
       "h5py", h5py.__version__, "moto", moto.__version__,
       "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"), "distinctipy", md.version("distinctipy"),
       "neuroglancer", md.version("neuroglancer"), "cloud-volume", md.version("cloud-volume"),
-      "scikit-learn", sklearn.__version__)
+      "scikit-learn", sklearn.__version__, "pyfqmr", md.version("pyfqmr"))
 PY
 "$numerics/bin/python" -c 'import numpy, skimage, zarr; print("reference-numerics ready: numpy", numpy.__version__, "scikit-image", skimage.__version__, "zarr", zarr.__version__)'

@@ -1,10 +1,10 @@
 //! Multi-resolution precomputed meshes (spec §10.1): triangular-mesh annotations from their
 //! glb, and the meshes of segmentations. Owned by the segmentation/mesh work (issue 9).
 
-use super::marching_cubes::TriMesh;
 use super::segmentation::write_json;
 use super::sharding::ShardingSpec;
-use super::{multilod, segmentation_mesh, NeuroglancerError};
+use super::trimesh::TriMesh;
+use super::{fqmr, multilod, segmentation_mesh, NeuroglancerError};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -131,11 +131,35 @@ const ORIENTED_PROBE_LODS: usize = 10;
 /// glb meshes are in Å; the oriented mesh is built in nm.
 const ANGSTROM_IN_NM: f64 = 0.1;
 
-/// The reference's `decimate_mesh`: `n` LODs (the mesh, then half the faces per level), cut
-/// after the first level whose face count equals the next one's. A level that clustering
-/// collapses to nothing (a tiny mesh) ends the list too.
-fn decimate(mesh: &TriMesh, n: usize) -> Vec<TriMesh> {
-    let mut lods = multilod::generate_lods(mesh, n.saturating_sub(1) as u32);
+/// A mesh in float64 coordinates, as trimesh holds the reference's oriented meshes until
+/// cloud-volume narrows them to float32 at the end.
+struct MeshF64 {
+    vertices: Vec<[f64; 3]>,
+    faces: Vec<[u32; 3]>,
+}
+
+/// The reference's `decimate_mesh`: `n` LODs (the mesh, then igneous's `generate_lods`: pyfqmr
+/// to `max(faces / 2^i, 4)` faces from the float64 mesh, narrowed to float32 by cloud-volume's
+/// `Mesh`), cut after the first level whose face count equals the next one's. A level that
+/// decimation empties ends the list too (pyfqmr can empty a closed mesh of a few faces).
+fn decimate(mesh: &MeshF64, n: usize) -> Vec<MeshF64> {
+    let mut lods = vec![MeshF64 {
+        vertices: mesh.vertices.clone(),
+        faces: mesh.faces.clone(),
+    }];
+    for i in 1..n as u32 {
+        let target = fqmr::lod_target(mesh.faces.len(), i);
+        let (vertices, faces) = fqmr::simplify(
+            &mesh.vertices,
+            &mesh.faces,
+            &fqmr::Params::reference(target),
+        );
+        let vertices = vertices
+            .iter()
+            .map(|v| v.map(|c| f64::from(c as f32)))
+            .collect();
+        lods.push(MeshF64 { vertices, faces });
+    }
     if let Some(empty) = lods.iter().position(|m| m.faces.is_empty()) {
         lods.truncate(empty.max(1));
     }
@@ -149,8 +173,9 @@ fn decimate(mesh: &TriMesh, n: usize) -> Vec<TriMesh> {
 
 /// Every oriented point's copy of `mesh` (rotated, then translated), concatenated in point
 /// order, as trimesh's `apply_transform` of `[R | t]` then `Scene.to_geometry` build it; a
-/// rotation that mirrors (negative determinant) flips the winding, as trimesh does.
-fn instance(mesh: &TriMesh, points: &[OrientedPoint]) -> TriMesh {
+/// rotation that mirrors (negative determinant) flips the winding, as trimesh does. Computed
+/// in float64 and narrowed to float32 once, at the end.
+fn instance(mesh: &MeshF64, points: &[OrientedPoint]) -> TriMesh {
     let mut out = TriMesh {
         vertices: Vec::with_capacity(mesh.vertices.len() * points.len()),
         faces: Vec::with_capacity(mesh.faces.len() * points.len()),
@@ -161,7 +186,6 @@ fn instance(mesh: &TriMesh, points: &[OrientedPoint]) -> TriMesh {
             + r[0][2] * (r[1][0] * r[2][1] - r[1][1] * r[2][0]);
         let base = out.vertices.len() as u32;
         out.vertices.extend(mesh.vertices.iter().map(|v| {
-            let v = v.map(f64::from);
             [0, 1, 2].map(|i| (r[i][0] * v[0] + r[i][1] * v[1] + r[i][2] * v[2] + t[i]) as f32)
         }));
         out.faces.extend(mesh.faces.iter().map(|f| {
@@ -189,8 +213,8 @@ fn instance(mesh: &TriMesh, points: &[OrientedPoint]) -> TriMesh {
 ///    bound), `mesh/info`, and the sharded mesh of segment 1 whose octree uses those LODs as
 ///    they are.
 ///
-/// Decimation is the vertex-clustering simplifier of [`super::simplify`] (the reference runs
-/// pyfqmr), so face counts per LOD differ from the reference's; LOD 0 is exact.
+/// Decimation is pyfqmr's ([`super::fqmr`], with the reference's parameters) on the float64
+/// nm mesh, as the reference runs it, so each LOD has the reference's faces.
 ///
 /// # Errors
 /// An unreadable or corrupt glb, no points, no LOD within the face budget, a mesh without
@@ -219,11 +243,12 @@ pub fn encode_oriented_mesh(
             format!("voxel spacing {data_scale_nm} nm is not positive"),
         ));
     }
-    let scaled = TriMesh {
+    // trimesh's `apply_scale(0.1)` keeps float64: pyfqmr gets these values unrounded.
+    let scaled = MeshF64 {
         vertices: mesh
             .positions
             .iter()
-            .map(|p| p.map(|c| (c * ANGSTROM_IN_NM) as f32))
+            .map(|p| p.map(|c| c * ANGSTROM_IN_NM))
             .collect(),
         faces: mesh.faces,
     };
@@ -251,11 +276,11 @@ pub fn encode_oriented_mesh(
         .into_iter()
         .skip(first_lod)
         .map(|lod| {
-            let lod = TriMesh {
+            let lod = MeshF64 {
                 vertices: lod
                     .vertices
                     .iter()
-                    .map(|v| v.map(|c| (f64::from(c) * to_voxels) as f32))
+                    .map(|v| v.map(|c| c * to_voxels))
                     .collect(),
                 faces: lod.faces,
             };
@@ -301,8 +326,8 @@ pub fn encode_oriented_mesh(
 mod tests {
     use super::*;
 
-    fn triangle() -> TriMesh {
-        TriMesh {
+    fn triangle() -> MeshF64 {
+        MeshF64 {
             vertices: vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
             faces: vec![[0, 1, 2]],
         }
@@ -326,5 +351,22 @@ mod tests {
     fn decimation_stops_where_faces_stop_changing_or_vanish() {
         // One triangle cannot lose faces: LOD 1 equals LOD 0, so only LOD 0 is kept.
         assert_eq!(decimate(&triangle(), 3).len(), 1);
+    }
+
+    #[test]
+    fn decimation_halves_faces_as_pyfqmr_does() {
+        // trimesh's unit box; pyfqmr 0.5.0 with the reference's parameters gives 6 faces for
+        // target 6 and 4 for target max(3, 4), then 4 again, which ends the list.
+        let b = fqmr::tests::unit_box();
+        let cube = MeshF64 {
+            vertices: b.vertices.iter().map(|v| v.map(f64::from)).collect(),
+            faces: b.faces,
+        };
+        let lods = decimate(&cube, 10);
+        let counts: Vec<usize> = lods.iter().map(|m| m.faces.len()).collect();
+        assert_eq!(counts, vec![12, 6, 4]);
+        assert_eq!(lods[2].vertices[3], [0.5, 0.25, 0.25]);
+        // LODs after the first are narrowed to float32 as cloud-volume's `Mesh` does.
+        assert_eq!(lods[1].vertices[0][1], f64::from((-1.0f64 / 6.0) as f32));
     }
 }

@@ -8,14 +8,14 @@ pub mod annotations;
 pub mod compressed_segmentation;
 pub mod contrast;
 pub mod draco;
-pub mod marching_cubes;
+pub mod fqmr;
 pub mod mesh;
 pub mod multilod;
 pub mod segmentation;
 mod segmentation_mesh;
 pub mod sharding;
-pub mod simplify;
 pub mod state;
+pub mod trimesh;
 pub mod zmesh_simplify;
 
 /// Errors of the neuroglancer encoders, naming the file or directory concerned.

@@ -4,8 +4,9 @@
 //! `MultiLevelPrecomputedMeshManifest` lay them out.
 
 use super::draco;
-use super::marching_cubes::TriMesh;
-use super::simplify;
+use super::fqmr;
+use super::trimesh;
+use super::trimesh::TriMesh;
 use std::collections::HashMap;
 
 /// Bits of the quantized vertex positions (the reference's `vertex_quantization_bits`).
@@ -104,8 +105,8 @@ pub fn mesh_shape_from_lods(lods: &[TriMesh]) -> Option<([f64; 3], [i64; 3])> {
 }
 
 /// igneous's `process_mesh` for one segment whose vertices are in stored-model units (voxels):
-/// the LOD count from `min_chunk_size` (at most `num_lod` + 1 levels), LODs by simplification
-/// to half the faces per level, then [`encode_lods`]. `None` when the mesh is flat or empty
+/// the LOD count from `min_chunk_size` (at most `num_lod` + 1 levels), LODs by pyfqmr's
+/// decimation to half the faces per level ([`generate_lods`]), then [`encode_lods`]. `None` when the mesh is flat or empty
 /// (igneous skips those segments).
 pub fn process_mesh(
     mesh: &TriMesh,
@@ -127,13 +128,13 @@ pub fn process_mesh(
     encode_lods(&lods)
 }
 
-/// LOD 0 is the mesh; LOD `i` targets `max(faces / 2^i, 4)` faces, each simplified from LOD 0
-/// (as igneous's `generate_lods` does with pyfqmr).
+/// igneous's `generate_lods`: LOD 0 is the mesh; LOD `i` is LOD 0 simplified by pyfqmr's
+/// quadric decimation ([`fqmr`], the reference's parameters) to `max(faces / 2^i, 4)` faces.
 pub fn generate_lods(mesh: &TriMesh, max_lod: u32) -> Vec<TriMesh> {
     let mut lods = vec![mesh.clone()];
     for i in 1..=max_lod {
-        let target = (mesh.faces.len() >> i).max(4);
-        lods.push(simplify::to_face_target(mesh, target, 1.0));
+        let target = fqmr::lod_target(mesh.faces.len(), i);
+        lods.push(fqmr::simplify_mesh(mesh, target));
     }
     lods
 }
@@ -311,7 +312,7 @@ fn weld_exact(m: TriMesh) -> TriMesh {
         .iter()
         .map(|f| f.map(|i| remap[i as usize]))
         .collect();
-    simplify::compact(TriMesh { vertices, faces })
+    trimesh::compact(TriMesh { vertices, faces })
 }
 
 /// Splits every triangle that crosses the plane `coordinate[axis] = t` (trimesh's
@@ -398,7 +399,7 @@ fn group_by_cell(
         .map(|(c, faces)| {
             (
                 c,
-                simplify::compact(TriMesh {
+                trimesh::compact(TriMesh {
                     vertices: mesh.vertices.clone(),
                     faces,
                 }),

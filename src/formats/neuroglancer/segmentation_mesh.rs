@@ -11,10 +11,10 @@
 //! 3. the `mesh/info` and the `provenance` the reference leaves (intermediate `.frags`,
 //!    `.spatial` and `.labels` files are removed by the reference; they are never written here).
 
-use super::marching_cubes::TriMesh;
 use super::multilod::{self, VERTEX_QUANTIZATION_BITS};
 use super::segmentation::{python_json, write_json, MaskVolume};
 use super::sharding::{shard_params_for_hashed, ShardEncoding, ShardHash, ShardingSpec};
+use super::trimesh::TriMesh;
 use super::zmesh_simplify::{mesh_block, ZmeshParams};
 use super::NeuroglancerError;
 use rayon::prelude::*;

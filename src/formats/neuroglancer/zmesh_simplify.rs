@@ -16,7 +16,7 @@
 //!   vertices are written out. Bucket counts carry over from one label to the next within a
 //!   block, as zmesh reuses one simplifier per block.
 
-use super::marching_cubes::TriMesh;
+use super::trimesh::TriMesh;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -24,8 +24,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// simplification is on, 0 off) and `max_simplification_error` (physical units).
 #[derive(Debug, Clone, Copy)]
 pub struct ZmeshParams {
+    /// Voxel size (x, y, z) in the physical units the mesh is made in.
     pub resolution: [f32; 3],
+    /// Keep about `faces / reduction_factor` faces (0: no simplification).
     pub reduction_factor: u32,
+    /// Largest quadric error a collapse may add (zmesh's raw `max_error`).
     pub max_error: f32,
 }
 
