@@ -16,6 +16,7 @@ pub mod graph;
 pub mod keys;
 pub mod kind;
 pub mod metadata;
+pub mod pycompat;
 pub mod pyre;
 pub mod storage;
 pub mod volume;

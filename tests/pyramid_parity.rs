@@ -10,7 +10,7 @@ use crate::common::{reference_numerics_python, repo};
 use cryoet_ingest::formats::mrc::MrcHeader;
 use cryoet_ingest::volume::{standardize, VolumeKind, VolumeOptions, VolumeSource};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Seeded values of mixed magnitudes (xorshift), so that the order of additions shows in the
@@ -27,43 +27,67 @@ fn values(n: usize, mut seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Writes `data` as a float32 MRC, converts it, and returns the checker's report.
-fn convert_and_compare(dir: &Path, shape: [usize; 3], kind: VolumeKind, seed: u64) -> Value {
-    let data = values(shape.iter().product(), seed);
-    let src = dir.join(format!("src_{}x{}x{}.mrc", shape[0], shape[1], shape[2]));
+/// Writes `data` as the float32 MRC `dir/{name}.mrc` and standardizes it as `kind` into the
+/// folder `dir/{name}`, writing only the MRC or only the zarr; returns the source's path and
+/// the path of the written output.
+fn standardize_values(
+    dir: &Path,
+    name: &str,
+    shape: [usize; 3],
+    data: &[f32],
+    kind: VolumeKind,
+    write_mrc: bool,
+) -> (PathBuf, PathBuf) {
+    let src = dir.join(format!("{name}.mrc"));
     let mut bytes = MrcHeader::for_volume(shape, 2, 4.5).to_bytes().to_vec();
     bytes.extend(data.iter().flat_map(|v| v.to_le_bytes()));
     std::fs::write(&src, bytes).unwrap();
-
-    let staging = tempfile::tempdir_in(dir).unwrap();
+    let staging = dir.join(name);
+    std::fs::create_dir(&staging).unwrap();
     let file = std::fs::File::open(&src).unwrap();
     let mut opts = VolumeOptions::new("vol");
-    opts.write_mrc = false;
+    opts.write_mrc = write_mrc;
+    opts.write_zarr = !write_mrc;
     let out = standardize(
         &VolumeSource::Mrc(&file),
         &src.display().to_string(),
         kind,
         &opts,
-        staging.path(),
+        &staging,
     )
     .unwrap();
-    let zarr = staging
-        .path()
-        .join(out.zarr_dir.expect("a zarr was written"));
-    let bz = if kind == VolumeKind::TiltSeries { 1 } else { 2 };
+    let written = if write_mrc {
+        out.mrc_file
+    } else {
+        out.zarr_dir
+    };
+    (src, staging.join(written.expect("the output was written")))
+}
+
+/// Runs `script` of `tests/python/` with `args` in the reference-numerics venv and parses the
+/// JSON it prints.
+fn reference_numerics_report<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> Value {
     let res = Command::new(reference_numerics_python())
-        .arg(repo().join("tests/python/check_block_reduce.py"))
-        .arg(&src)
-        .arg(&zarr)
-        .arg(bz.to_string())
+        .arg(repo().join("tests/python").join(script))
+        .args(args)
         .output()
         .unwrap();
     assert!(
         res.status.success(),
-        "check_block_reduce.py: {}",
+        "{script}: {}",
         String::from_utf8_lossy(&res.stderr)
     );
     serde_json::from_slice(&res.stdout).unwrap()
+}
+
+/// Writes seeded values as a float32 MRC, converts it, and returns the checker's report.
+fn convert_and_compare(dir: &Path, shape: [usize; 3], kind: VolumeKind, seed: u64) -> Value {
+    let data = values(shape.iter().product(), seed);
+    let name = format!("src_{}x{}x{}", shape[0], shape[1], shape[2]);
+    let (src, zarr) = standardize_values(dir, &name, shape, &data, kind, false);
+    let bz = if kind == VolumeKind::TiltSeries { 1 } else { 2 };
+    let args = [src, zarr, PathBuf::from(bz.to_string())];
+    reference_numerics_report("check_block_reduce.py", &args)
 }
 
 fn assert_bit_identical(report: &Value, shape: [usize; 3]) {
@@ -103,5 +127,54 @@ fn tilt_series_levels_equal_skimage_block_reduce_bit_for_bit() {
     for (shape, seed) in [([3, 1031, 45], 4), ([2, 7, 3], 5)] {
         let report = convert_and_compare(dir.path(), shape, VolumeKind::TiltSeries, seed);
         assert_bit_identical(&report, shape);
+    }
+}
+
+#[test]
+fn mrc_header_mean_and_rms_equal_the_reference_s_arithmetic_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut mrcs = Vec::new();
+    // Long enough for numpy's pairwise sum to split many times (and at odd counts); mixed
+    // magnitudes, so the order shows in the last bit.
+    for (name, shape, seed, kind) in [
+        ("tomogram", [9, 131, 257], 6, VolumeKind::Tomogram),
+        ("tilt_series", [3, 517, 77], 7, VolumeKind::TiltSeries),
+        ("tiny", [1, 5, 3], 8, VolumeKind::Tomogram),
+    ] {
+        let data = values(shape.iter().product(), seed);
+        mrcs.push(standardize_values(dir.path(), name, shape, &data, kind, true).1);
+    }
+    // Masks: int8 0/1 and uint16 labels, whose means numpy sums through 8192-value buffers.
+    let shape = [21, 67, 131];
+    let labels: Vec<f32> = values(shape.iter().product(), 9)
+        .iter()
+        .map(|v| (v.abs() * 37.0).floor() % 5.0)
+        .collect();
+    let semantic = VolumeKind::SemanticMask {
+        label: 3,
+        threshold: None,
+    };
+    for (name, kind) in [
+        ("semantic", semantic),
+        ("instance", VolumeKind::InstanceMask),
+    ] {
+        mrcs.push(standardize_values(dir.path(), name, shape, &labels, kind, true).1);
+    }
+
+    let report = reference_numerics_report("check_mrc_stats.py", &mrcs);
+    assert_eq!(report["numpy"], "1.26.4", "{report}");
+    let files = report["files"].as_array().unwrap();
+    let dtypes: Vec<&str> = files.iter().map(|f| f["dtype"].as_str().unwrap()).collect();
+    assert_eq!(
+        dtypes,
+        ["float32", "float32", "float32", "int8", "uint16"],
+        "{report}"
+    );
+    for f in files {
+        assert_eq!(
+            f["equal"],
+            serde_json::json!({"dmean": true, "rms": true}),
+            "{f}"
+        );
     }
 }

@@ -168,7 +168,7 @@ fn viz_state_has_the_image_and_one_layer_per_annotation_file() {
             assert_eq!(layer["visible"], want_vis, "{name}");
             if shape == "InstanceSegmentationMask" {
                 let attrs = read_json(&out.join(format!("{path}/.zattrs")));
-                let labels: Vec<u64> = attrs["image-label"]["colors"]
+                let labels: Vec<u64> = attrs["multiscales"][0]["metadata"]["image-label"]["colors"]
                     .as_array()
                     .unwrap()
                     .iter()

@@ -598,7 +598,7 @@ fn count_objects(io: &BuildIo<'_>, path: &str, entry: &Value) -> Result<usize, B
         }
         ("InstanceSegmentationMask", "zarr") => io
             .read_output_json(&format!("{path}/.zattrs"))?
-            .pointer("/image-label/colors")
+            .pointer("/multiscales/0/metadata/image-label/colors")
             .and_then(Value::as_array)
             .map_or(0, Vec::len),
         ("GlobalCaption", "json") => io.read_output_json(path)?["captions"]

@@ -663,7 +663,8 @@ impl StateJob {
     }
 
     /// The label values of an instance mask: its `image-label` colours (in
-    /// `multiscales[0].metadata` or at the top of `.zattrs`, as our writer puts them).
+    /// `multiscales[0].metadata`, where the reference and we put them; at the top of `.zattrs`
+    /// in masks written by earlier versions of this tool).
     fn labels(&self, io: &BuildIo<'_>, zarr: &str) -> Result<Vec<u64>, BuildError> {
         let attrs = io.read_output_json(&format!("{zarr}/.zattrs"))?;
         let colors = attrs

@@ -79,8 +79,10 @@ pub fn from_imod(
                 tilt_angle: tlt[z],
                 volume_x_rotation: xtilt.map_or(0.0, |x| x[z]),
                 in_plane_rotation: [[t.mxx, t.myx], [t.mxy, t.myy]],
-                x_offset: t.mxx * sx + t.myx * sy,
-                y_offset: t.mxy * sx + t.myy * sy,
+                // numpy's `mat @ -shift` accumulates from +0.0 (BLAS gemv), so a zero
+                // offset is written `0.0`, never `-0.0`.
+                x_offset: 0.0 + t.mxx * sx + t.myx * sy,
+                y_offset: 0.0 + t.mxy * sx + t.myy * sy,
             }
         })
         .collect()

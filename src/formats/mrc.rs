@@ -823,7 +823,13 @@ impl MrcWriter {
         label.resize(80, 0);
         h.labels[0].copy_from_slice(&label);
 
-        let file = File::create(path)?;
+        // Read back too: `finish` computes the header statistics from the written data.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)?;
         let data_offset = (HEADER_LEN + ext.len()) as u64;
         let data_len = (nx * ny * nz * spec.mode.elem_size()) as u64;
         file.set_len(data_offset + data_len)?;
@@ -859,18 +865,119 @@ impl MrcWriter {
         write_all_at(&self.file, bytes, off)
     }
 
-    /// Patches dmin/dmax/dmean/rms into the header and returns the final header. Durability
-    /// (fsync) is left to whoever publishes the file.
+    /// Patches dmin/dmax (from `stats`) and dmean/rms (recomputed from the written data in
+    /// the reference's arithmetic: [`reference_mean_rms`]) into the header and returns the
+    /// final header. Durability (fsync) is left to whoever publishes the file.
     pub fn finish(mut self, stats: &DataStats) -> io::Result<(PathBuf, MrcHeader)> {
         if stats.count > 0 {
+            let mode = MrcMode::from_code(self.header.mode).unwrap_or(MrcMode::Float32);
+            let count = self.shape_zyx.iter().product();
+            let (mean, rms) = reference_mean_rms(&self.file, self.data_offset, count, mode)?;
             self.header.dmin = stats.min as f32;
             self.header.dmax = stats.max as f32;
-            self.header.dmean = stats.mean as f32;
-            self.header.rms = stats.std() as f32;
+            self.header.dmean = mean;
+            self.header.rms = rms;
         }
         write_all_at(&self.file, &self.header.to_bytes(), 0)?;
         Ok((self.path, self.header))
     }
+}
+
+/// dmean and rms as the reference writes them, from the `count` values at `offset` of `file`:
+/// mrcfile's `dmean = data.mean(dtype=float32)` and the reference's own
+/// `rms = sqrt(mean((data - mean(data)) ** 2))`, in numpy's dtypes and summation order
+/// ([`buffered_sum`]). Float32 data is summed in float32; integer data's rms is computed in
+/// float64 (numpy's mean of integers is float64). Streaming passes over the file (two for
+/// float32, three for integers); the data was just written, so it is in the page cache.
+///
+/// [`buffered_sum`]: crate::pycompat::numpy_sum::buffered_sum
+pub fn reference_mean_rms(
+    file: &File,
+    offset: u64,
+    count: usize,
+    mode: MrcMode,
+) -> io::Result<(f32, f32)> {
+    use crate::pycompat::numpy_sum::{buffered_sum, Mapped};
+    let values = || FileValues::new(file, offset, mode);
+    let n = count as f64;
+    let sum = buffered_sum(count, &mut Mapped::new(values(), |v: f64| v as f32))?;
+    let mean = (f64::from(sum) / n) as f32;
+    if mode == MrcMode::Float32 {
+        let mut squares = Mapped::new(values(), |v: f64| {
+            let d = v as f32 - mean;
+            d * d
+        });
+        let sum = buffered_sum(count, &mut squares)?;
+        return Ok((mean, ((f64::from(sum) / n) as f32).sqrt()));
+    }
+    let mean64 = buffered_sum(count, &mut values())? / n;
+    let mut squares = Mapped::new(values(), |v: f64| (v - mean64) * (v - mean64));
+    let sum = buffered_sum(count, &mut squares)?;
+    Ok((mean, (sum / n).sqrt() as f32))
+}
+
+/// The voxels of an MRC data block in file order, decoded to f64 (exact for every mode).
+struct FileValues<'a> {
+    file: &'a File,
+    /// File offset of the next value not yet in `decoded`.
+    next_offset: u64,
+    mode: MrcMode,
+    decoded: Vec<f64>,
+    at: usize,
+}
+
+impl<'a> FileValues<'a> {
+    /// Values read in blocks of this many.
+    const BLOCK: usize = 1 << 20;
+
+    fn new(file: &'a File, offset: u64, mode: MrcMode) -> Self {
+        Self {
+            file,
+            next_offset: offset,
+            mode,
+            decoded: Vec::new(),
+            at: 0,
+        }
+    }
+
+    fn refill(&mut self, at_least: usize) -> io::Result<()> {
+        self.decoded.drain(..self.at);
+        self.at = 0;
+        let want = Self::BLOCK.max(at_least);
+        let mut raw = vec![0u8; want * self.mode.elem_size()];
+        let len = self.file.metadata()?.len();
+        let available = (len.saturating_sub(self.next_offset) as usize).min(raw.len());
+        let available = available - available % self.mode.elem_size();
+        raw.truncate(available);
+        read_exact_at(self.file, &mut raw, self.next_offset)?;
+        self.next_offset += raw.len() as u64;
+        let mut values = vec![0f32; raw.len() / self.mode.elem_size()];
+        decode_to_f32(self.mode, false, &raw, &mut values);
+        self.decoded.extend(values.iter().map(|&v| f64::from(v)));
+        Ok(())
+    }
+}
+
+impl crate::pycompat::numpy_sum::ValueSource<f64> for FileValues<'_> {
+    fn next_values(&mut self, out: &mut [f64]) -> io::Result<()> {
+        if self.decoded.len() - self.at < out.len() {
+            self.refill(out.len())?;
+            if self.decoded.len() < out.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "MRC data shorter than its header says",
+                ));
+            }
+        }
+        out.copy_from_slice(&self.decoded[self.at..self.at + out.len()]);
+        self.at += out.len();
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(f: &File, buf: &mut [u8], off: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, off)
 }
 
 #[cfg(unix)]

@@ -97,7 +97,8 @@ pub fn zgroup_json() -> String {
 
 /// Root `.zattrs` text: one NGFF 0.4 multiscales entry with a scale transform per level
 /// (`scales[i]` in z, y, x order, Å). With `labels`, adds the NGFF `image-label` block (one
-/// colour entry per label value, in the given order) as a top-level key.
+/// colour entry per label value, in the given order) under `multiscales[0].metadata`, where
+/// ome-zarr's `write_multiscales_metadata` puts the `metadata` the reference passes it.
 pub fn multiscales_zattrs(scales: &[[f64; 3]], labels: Option<&[u64]>) -> String {
     let axes: Vec<Value> = ["z", "y", "x"]
         .iter()
@@ -113,25 +114,23 @@ pub fn multiscales_zattrs(scales: &[[f64; 3]], labels: Option<&[u64]>) -> String
             })
         })
         .collect();
-    let mut root = Map::new();
+    let mut metadata = Map::new();
     if let Some(labels) = labels {
         let colors: Vec<Value> = labels.iter().map(|l| json!({"label-value": l})).collect();
-        root.insert(
+        metadata.insert(
             "image-label".into(),
             json!({"colors": colors, "version": "0.4"}),
         );
     }
-    root.insert(
-        "multiscales".into(),
-        json!([{
+    pretty(&json!({
+        "multiscales": [{
             "axes": axes,
             "datasets": datasets,
-            "metadata": {},
+            "metadata": metadata,
             "name": "/",
             "version": "0.4"
-        }]),
-    );
-    pretty(&Value::Object(root))
+        }]
+    }))
 }
 
 /// JSON with 4-space indentation, like zarr-python's `json_dumps`.
@@ -487,8 +486,9 @@ mod tests {
         assert!(v.get("image-label").is_none());
 
         let v: Value = serde_json::from_str(&multiscales_zattrs(&scales, Some(&[1, 5]))).unwrap();
+        assert!(v.get("image-label").is_none());
         assert_eq!(
-            v["image-label"],
+            v["multiscales"][0]["metadata"]["image-label"],
             json!({"colors": [{"label-value": 1}, {"label-value": 5}], "version": "0.4"})
         );
     }

@@ -41,9 +41,17 @@ pub fn kind_version(kind: EntityKind) -> u32 {
     // A kind whose writer changes moves to its own arm with the next number and a comment
     // saying what changed.
     match kind {
-        Deposition | Dataset | Run | Gain | CollectionMetadata | Frame | Tiltseries | Ctf
-        | Rawtilt | Alignment | IdentifiedObject | VoxelSpacing | Annotation | AnnotationViz
-        | Tomogram | VizConfig => 1,
+        Deposition | Dataset | Run | Gain | CollectionMetadata | Frame | Ctf | Rawtilt
+        | IdentifiedObject | VoxelSpacing | VizConfig => 1,
+        // 2: MRC dmean/rms in numpy's float32 arithmetic, as the reference writes them.
+        Tiltseries | Tomogram => 2,
+        // 2: MRC dmean/rms as the reference; the instance masks' `image-label` moves into
+        // `multiscales[0].metadata`.
+        Annotation => 2,
+        // 2: x/y offsets computed from +0.0, as numpy's matrix product (no `-0.0`).
+        Alignment => 2,
+        // 2: segmentation meshes are zmesh's (LOD 0) and pyfqmr's (coarser LODs), exactly.
+        AnnotationViz => 2,
         // 2: annotation overlays (visualization-default masks and points) are drawn.
         KeyImage => 2,
         // 2: configured paths are `bucket/key` (not keys of INPUT), a configured photo that is

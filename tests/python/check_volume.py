@@ -114,7 +114,10 @@ def main():
                 check(bool(same), f"level {i} values differ from the numpy reference")
         if kind == "instance":
             labels = [int(v) for v in np.unique(levels[0]) if v > 0]
-            colors = g.attrs.get("image-label", {}).get("colors", [])
+            # Where the reference's ome-zarr writer puts it: multiscales[0].metadata.
+            check("image-label" not in g.attrs, "image-label at the top of .zattrs")
+            metadata = g.attrs["multiscales"][0].get("metadata", {})
+            colors = metadata.get("image-label", {}).get("colors", [])
             facts["label_values"] = [c["label-value"] for c in colors]
             check(facts["label_values"] == labels, f"image-label {facts['label_values']} vs {labels}")
 
