@@ -78,14 +78,15 @@ fn main() {
         Some(z) => PathBuf::from(z),
         None => {
             let t = Instant::now();
-            let mrc = dir.join("mask.mrc");
+            // Not `mask.mrc`: standardize clears `{stem}.mrc` from the folder it writes into.
+            let mrc = dir.join("mask_source.mrc");
             make_mask_mrc(&mrc);
             let file = std::fs::File::open(&mrc).unwrap();
             let mut opts = VolumeOptions::new("mask");
             opts.write_mrc = false;
             let out = standardize(
                 &VolumeSource::Mrc(&file),
-                "mask.mrc",
+                "mask_source.mrc",
                 VolumeKind::InstanceMask,
                 &opts,
                 &dir,
