@@ -5,7 +5,8 @@
 //! Why not Google's edgebreaker + rANS path (what DracoPy writes at compression level 7): it is
 //! several thousand lines; any Draco decoder (Neuroglancer's, DracoPy's, cloud-volume's) reads
 //! the sequential form, and the decoded positions are the same quantized values. The cost is
-//! size: about 9 bytes per vertex plus 3–6 per face instead of a few bytes per vertex.
+//! size: about 9 bytes per vertex plus 3–6 per face instead of a few bytes per vertex. Points at
+//! equal positions are merged first, as Draco's encoder does, so decoded vertex counts match.
 
 /// Draco's `POSITION` attribute type, `DT_FLOAT32` data type, and the sequential quantization
 /// attribute encoder id.
@@ -23,6 +24,7 @@ pub fn encode_mesh(
     origin: [f32; 3],
     range: f32,
 ) -> Vec<u8> {
+    let (vertices, faces) = &merge_equal_positions(vertices, faces);
     let mut out = Vec::new();
     out.extend_from_slice(b"DRACO");
     out.extend_from_slice(&[2, 2]); // bitstream version 2.2
@@ -107,9 +109,52 @@ fn varint(out: &mut Vec<u8>, mut v: u32) {
     }
 }
 
+/// Points with bit-identical positions merged into their first occurrence, faces renumbered:
+/// Draco's encoder does this (`DeduplicateAttributeValues`, `DeduplicatePointIds`) before it
+/// encodes, so a mesh concatenated from meshing tasks decodes with one vertex per position, as
+/// the reference's fragments do.
+fn merge_equal_positions(
+    vertices: &[[f32; 3]],
+    faces: &[[u32; 3]],
+) -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
+    let mut first: std::collections::HashMap<[u32; 3], u32> =
+        std::collections::HashMap::with_capacity(vertices.len());
+    let mut merged = Vec::with_capacity(vertices.len());
+    let new_id: Vec<u32> = vertices
+        .iter()
+        .map(|v| {
+            *first.entry(v.map(f32::to_bits)).or_insert_with(|| {
+                merged.push(*v);
+                merged.len() as u32 - 1
+            })
+        })
+        .collect();
+    let faces = faces
+        .iter()
+        .map(|f| f.map(|i| new_id[i as usize]))
+        .collect();
+    (merged, faces)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn points_at_equal_positions_are_merged_before_encoding() {
+        // Two triangles sharing an edge, given as 6 points (as two meshing tasks emit them).
+        let v = [
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [0.0, 1.0, 0.0],
+        ];
+        let enc = encode_mesh(&v, &[[0, 1, 2], [3, 4, 5]], 16, [0.0; 3], 1.0);
+        // 2 faces, 4 points, indices renumbered to the first occurrences.
+        assert_eq!(&enc[11..20], &[2, 4, 1, 0, 1, 2, 1, 3, 2]);
+    }
 
     #[test]
     fn header_connectivity_and_quantized_values_are_laid_out_in_order() {
