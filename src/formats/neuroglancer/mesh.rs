@@ -59,6 +59,16 @@ pub fn encode_glb_mesh(
         &segment_properties(&[GLB_LABEL], &[string_label]),
         2,
     )?;
+    let (mesh_dir, spec) = create_mesh_dir(out_dir, chunk)?;
+    segmentation_mesh::write_mesh_shards(&mesh_dir, &spec, &[(GLB_LABEL, mesh)], num_lod, min_chunk)
+}
+
+/// Creates `out_dir/mesh/` with the `info` of a one-segment sharded multi-LOD mesh whose
+/// LOD-0 chunk is `chunk`; returns the folder and its sharding spec.
+fn create_mesh_dir(
+    out_dir: &Path,
+    chunk: [i64; 3],
+) -> Result<(std::path::PathBuf, ShardingSpec), NeuroglancerError> {
     let mesh_dir = out_dir.join(segmentation_mesh::MESH_DIR);
     std::fs::create_dir_all(&mesh_dir).map_err(|e| NeuroglancerError::io(&mesh_dir, e))?;
     let spec = segmentation_mesh::hashed_spec(1);
@@ -67,7 +77,7 @@ pub fn encode_glb_mesh(
         &standalone_mesh_info(chunk, &spec),
         2,
     )?;
-    segmentation_mesh::write_mesh_shards(&mesh_dir, &spec, &[(GLB_LABEL, mesh)], num_lod, min_chunk)
+    Ok((mesh_dir, spec))
 }
 
 /// The segmentation `info` of a standalone mesh (the reference's
@@ -306,14 +316,7 @@ pub fn encode_oriented_mesh(
                 NeuroglancerError::invalid(glb, format!("mesh extent {shape:?} has a zero side"))
             })?;
     write_json(&out_dir.join("info"), &standalone_info(size, false), 2)?;
-    let mesh_dir = out_dir.join(segmentation_mesh::MESH_DIR);
-    std::fs::create_dir_all(&mesh_dir).map_err(|e| NeuroglancerError::io(&mesh_dir, e))?;
-    let spec = segmentation_mesh::hashed_spec(1);
-    write_json(
-        &mesh_dir.join("info"),
-        &standalone_mesh_info(chunk, &spec),
-        2,
-    )?;
+    let (mesh_dir, spec) = create_mesh_dir(out_dir, chunk)?;
     // The octree uses the first `num_lod` LODs on the grid that spans all of them.
     let used = &lods[..(num_lod as usize).min(lods.len())];
     let encoded = multilod::encode_lods_in_grid(used, origin, shape)
