@@ -153,7 +153,8 @@ pub struct VolumeHeader {
     pub mrc: Option<MrcHeader>,
 }
 
-/// Statistics of the written level-0 data (what the MRC header carries).
+/// Statistics of the written level-0 data: what the MRC header carries when one is written
+/// (mean and rms in the reference's float32 arithmetic), else streamed in f64.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct VolumeStats {
     /// Smallest level-0 value, in the output's data type.

@@ -256,8 +256,17 @@ impl Ctx<'_> {
             }
         }
         let stats = acc.stats;
+        let mut volume_stats = VolumeStats {
+            dmin: stats.min,
+            dmax: stats.max,
+            dmean: stats.mean,
+            rms: stats.std(),
+        };
         if let Some(w) = mrc {
-            w.finish(&stats).map_err(werr(&mrc_path))?;
+            let (_, header) = w.finish(&stats).map_err(werr(&mrc_path))?;
+            // The header's mean and rms are the reference's float32 arithmetic: report those.
+            volume_stats.dmean = f64::from(header.dmean);
+            volume_stats.rms = f64::from(header.rms);
             let (size, blake3) = hash_mrc(&mrc_path).map_err(werr(&mrc_path))?;
             files.push(OutputFile {
                 path: mrc_rel.clone(),
@@ -278,12 +287,7 @@ impl Ctx<'_> {
             size: self.shape.into(),
             scales: geo.shapes.iter().map(|&s| s.into()).collect(),
             level_spacings,
-            stats: VolumeStats {
-                dmin: stats.min,
-                dmax: stats.max,
-                dmean: stats.mean,
-                rms: stats.std(),
-            },
+            stats: volume_stats,
             source_header: self.header,
             labels,
             zarr_dir: self.opts.write_zarr.then_some(zarr_rel),
