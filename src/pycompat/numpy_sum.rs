@@ -109,33 +109,6 @@ pub fn buffered_sum<T: Float>(n: usize, source: &mut impl ValueSource<T>) -> std
     Ok(total)
 }
 
-/// A [`ValueSource`] over a slice (tests and small arrays).
-pub struct SliceSource<'a, T> {
-    values: &'a [T],
-}
-
-impl<'a, T> SliceSource<'a, T> {
-    /// Values from the start of `values`.
-    pub fn new(values: &'a [T]) -> Self {
-        Self { values }
-    }
-}
-
-impl<T: Copy> ValueSource<T> for SliceSource<'_, T> {
-    fn next_values(&mut self, out: &mut [T]) -> std::io::Result<()> {
-        if out.len() > self.values.len() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "fewer values than counted",
-            ));
-        }
-        let (head, rest) = self.values.split_at(out.len());
-        out.copy_from_slice(head);
-        self.values = rest;
-        Ok(())
-    }
-}
-
 /// A [`ValueSource`] that maps the values of another one.
 pub struct Mapped<S, F, U> {
     inner: S,
@@ -174,6 +147,33 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A [`ValueSource`] over a slice.
+    pub struct SliceSource<'a, T> {
+        values: &'a [T],
+    }
+
+    impl<'a, T> SliceSource<'a, T> {
+        /// Values from the start of `values`.
+        pub fn new(values: &'a [T]) -> Self {
+            Self { values }
+        }
+    }
+
+    impl<T: Copy> ValueSource<T> for SliceSource<'_, T> {
+        fn next_values(&mut self, out: &mut [T]) -> std::io::Result<()> {
+            if out.len() > self.values.len() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "fewer values than counted",
+                ));
+            }
+            let (head, rest) = self.values.split_at(out.len());
+            out.copy_from_slice(head);
+            self.values = rest;
+            Ok(())
+        }
+    }
 
     fn sum32(values: &[f32]) -> f32 {
         pairwise_sum(values.len(), &mut SliceSource::new(values)).unwrap()
