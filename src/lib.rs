@@ -19,6 +19,7 @@ pub mod metadata;
 pub mod pycompat;
 pub mod pyre;
 pub mod storage;
+pub mod target;
 pub mod volume;
 
 pub use kind::EntityKind;

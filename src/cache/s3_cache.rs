@@ -84,10 +84,10 @@ impl LeaseKeeper {
                         entry.1 = new;
                     }
                 }
-                Ok(None) => crate::graph::log::warn(&format!(
+                Ok(None) => tracing::warn!(
                     "lease on {id} was taken over by another worker (this one was too slow to renew it)"
-                )),
-                Err(e) => crate::graph::log::warn(&format!("renewing the lease on {id}: {e}")),
+                ),
+                Err(e) => tracing::warn!("renewing the lease on {id}: {e}"),
             }
         }
     }
@@ -395,9 +395,9 @@ impl Cache for S3Cache {
                     None => self.own_lease(&key)?,
                 };
                 if let Some(etag) = took {
-                    crate::graph::log::warn(&format!(
+                    tracing::warn!(
                         "took over the expired lease on {id} (its worker stopped renewing it)"
-                    ));
+                    );
                     return Ok(self.hold(key, id, etag));
                 }
                 continue;

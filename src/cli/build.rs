@@ -104,7 +104,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         plan.targets.iter().filter(|t| opts.selects(t)),
         args.dry_run,
     )? {
-        crate::graph::log::warn(&line);
+        tracing::warn!("{line}");
     }
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total as u64);

@@ -3,6 +3,7 @@
 mod build;
 mod cache_cmd;
 mod explain;
+mod log;
 mod units;
 mod validate;
 
@@ -43,6 +44,7 @@ enum Command {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    log::init();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -75,8 +77,8 @@ pub mod plan {
     use super::*;
     use crate::cache::{Cache, LocalMemo, S3Cache, SledCache};
     use crate::entities::{self, NameFilters, TargetContext};
-    use crate::graph::TargetSpec;
     use crate::storage::{s3, Role, S3Options, StatCache, Store};
+    use crate::target::TargetSpec;
     use crate::EntityKind;
     use std::path::Path;
     use std::time::Duration;
@@ -294,7 +296,7 @@ pub mod plan {
         let output = probe;
         let discovery = entities::discover(&config, &input, &output, filters)?;
         for w in &discovery.warnings {
-            crate::graph::log::warn(w);
+            tracing::warn!("{w}");
         }
         let ctx = TargetContext {
             config: &config,

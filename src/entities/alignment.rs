@@ -7,10 +7,11 @@
 //! gives `volume_dimension`), so replacing that tomogram re-derives the alignment.
 
 use super::files::{extension, run_name};
-use super::io::invalid;
-use super::{BuildError, BuildIo, TargetContext};
-use crate::graph::TargetSpec;
+use super::TargetContext;
 use crate::storage::ObjectInfo;
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;

@@ -21,14 +21,15 @@
 //! computes it), so that tomogram's source is part of the mask's key.
 
 use super::files::run_name;
-use super::io::invalid;
 use super::volumes::SourceVolume;
-use super::{BuildError, BuildIo, Instance, Origin, TargetContext};
+use super::{Instance, Origin, TargetContext};
 use crate::config::{format_template, AnnotationShape, AnnotationSource, Finder};
 use crate::formats::mesh;
 use crate::formats::points::{self, PointParams, PointShape};
-use crate::graph::TargetSpec;
 use crate::storage::ObjectInfo;
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::volume::{self, VolumeKind, VolumeOptions};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};

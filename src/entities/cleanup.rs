@@ -10,8 +10,8 @@
 //! only under the voxel spacings whose annotation data it is about to build (`--only`,
 //! `--metadata-only` and `--shard` narrow that), and never in a dry run.
 
-use crate::graph::TargetSpec;
 use crate::storage::{GlobPattern, StorageError, Store};
+use crate::target::TargetSpec;
 use crate::EntityKind;
 use std::collections::BTreeSet;
 

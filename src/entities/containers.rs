@@ -1,8 +1,9 @@
 //! Deposition, dataset and run: container entities whose only output is their metadata JSON
 //! (spec §11). Voxel spacings write nothing and are not targets.
 
-use super::{BuildError, TargetContext};
-use crate::graph::TargetSpec;
+use super::TargetContext;
+use crate::target::BuildError;
+use crate::target::TargetSpec;
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -65,7 +66,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         "deposition_id_default": dep_value,
     });
     let output = ctx.output.clone();
-    let action = Arc::new(move |io: &mut super::BuildIo<'_>| {
+    let action = Arc::new(move |io: &mut crate::target::BuildIo<'_>| {
         let extracted = if with_photos {
             json!({"key_photos": key_photos_in(&output, &dir)?})
         } else {

@@ -1,10 +1,11 @@
 //! Plain file entities copied (and renamed) into the run's folders (spec §8.2): gains,
 //! collection metadata (the mdoc), raw tilt angles and CTF files.
 
-use super::io::invalid;
-use super::{BuildError, BuildIo, Instance, TargetContext};
-use crate::graph::TargetSpec;
+use super::{Instance, TargetContext};
 use crate::storage::ObjectInfo;
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::EntityKind;
 use serde_json::json;
 use std::sync::Arc;

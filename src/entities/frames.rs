@@ -5,9 +5,10 @@
 //! one target per run writes it once, from the last entry's metadata, with the same result.
 
 use super::files::{basename, run_name};
-use super::io::invalid;
-use super::{BuildError, BuildIo, TargetContext};
-use crate::graph::TargetSpec;
+use super::TargetContext;
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::EntityKind;
 use serde_json::{json, Value};
 use std::sync::Arc;

@@ -6,9 +6,10 @@
 
 use super::files::run_name;
 use super::ids::deposition_part;
-use super::io::invalid;
-use super::{BuildError, BuildIo, TargetContext};
-use crate::graph::TargetSpec;
+use super::TargetContext;
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;

@@ -20,9 +20,10 @@
 //! or deposition referenced in the destination (read-only) are not written at all.
 
 use super::files::extension;
-use super::{BuildError, BuildIo, TargetContext};
-use crate::graph::TargetSpec;
+use super::TargetContext;
 use crate::storage::{http, s3, ObjectInfo, Role, S3Options, Store};
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::EntityKind;
 use serde_json::json;
 use std::sync::Arc;

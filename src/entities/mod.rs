@@ -14,19 +14,17 @@ mod files;
 mod frames;
 mod identified_objects;
 pub mod ids;
-mod io;
 mod keyphotos;
 mod visualization;
 mod viz_config;
 mod volumes;
 
 pub use discover::{discover, DiscoverError, Discovery, NameFilters};
-pub use io::{BuildError, BuildIo};
 pub use viz_config::DEFAULT_HTTPS_PREFIX;
 
 use crate::config::{DatasetConfig, GlobVars};
-use crate::graph::TargetSpec;
 use crate::storage::Store;
+use crate::target::{BuildError, TargetSpec};
 use crate::EntityKind;
 use serde_json::{Map, Value};
 

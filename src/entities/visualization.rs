@@ -16,15 +16,16 @@
 //! invalid mask) gives no folder. Every folder is staged whole and published in one step.
 
 use super::annotations::{plan, prefix, source_of};
-use super::io::invalid;
-use super::{BuildError, BuildIo, TargetContext};
+use super::TargetContext;
 use crate::config::{format_template, AnnotationShape};
 use crate::formats::neuroglancer::annotations::{
     encode_annotations, parse_ndjson, AnnotationSettings, PointLayer,
 };
 use crate::formats::neuroglancer::{mesh, precompute_dir_name, segmentation, NeuroglancerError};
-use crate::graph::TargetSpec;
 use crate::storage::{ObjectInfo, StorageError};
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
@@ -108,11 +109,11 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                         oriented_mesh = Some((object, mesh_id, data_scale_nm));
                     }
                     // The reference warns and writes the points only.
-                    None => crate::graph::log::warn(&format!(
+                    None => tracing::warn!(
                         "{}: oriented mesh file {} does not exist; {id} gets no mesh",
                         ctx.config.file.display(),
                         ctx.input.describe(&key)
-                    )),
+                    ),
                 }
             }
             Encoding::Points {
@@ -134,7 +135,7 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             Encoding::Mesh { label }
         }
         AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
-            crate::graph::log::note(&format!("no precompute for {shape} shape ({read})"));
+            tracing::info!("no precompute for {shape} shape ({read})");
             return Ok(None);
         }
     };

@@ -22,12 +22,13 @@
 //! existing colour as it was; one that sorts before (a lower voxel spacing's folder, or an ID
 //! with more digits) shifts the colours after it, as the reference does.
 
-use super::io::invalid;
-use super::{BuildError, BuildIo, TargetContext};
+use super::TargetContext;
 use crate::formats::neuroglancer::state::{self, Scale, SegmentColors};
 use crate::formats::neuroglancer::{contrast, precompute_dir_name};
-use crate::graph::TargetSpec;
 use crate::storage::ObjectInfo;
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::EntityKind;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -12,11 +12,12 @@
 //! and its children only when the converted outputs differ (their digests are keyed).
 
 use super::files::{ctf_format, output_key, run_mdoc, run_name};
-use super::io::invalid;
-use super::{BuildError, BuildIo, Instance, TargetContext};
+use super::{Instance, TargetContext};
 use crate::formats::omezarr;
-use crate::graph::TargetSpec;
 use crate::storage::ObjectInfo;
+use crate::target::invalid;
+use crate::target::TargetSpec;
+use crate::target::{BuildError, BuildIo};
 use crate::volume::{self, KeySlab, VolumeKind, VolumeOptions, VolumeSource, Zyx};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};

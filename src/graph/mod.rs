@@ -8,37 +8,13 @@
 pub mod shard;
 
 use crate::cache::{Cache, TargetRecord};
-use crate::entities::{BuildError, BuildIo};
 use crate::keys::{outputs_digest, KeyParts, StaleReason};
-use crate::storage::{ObjectInfo, Store};
+use crate::storage::Store;
+use crate::target::{BuildIo, TargetSpec};
 use crate::EntityKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Instant;
-
-/// The build step of a target.
-pub type Action = Arc<dyn Fn(&mut BuildIo<'_>) -> Result<(), BuildError> + Send + Sync>;
-
-/// One target: what it is keyed on and how it builds.
-#[derive(Clone)]
-pub struct TargetSpec {
-    /// Stable id: the target's output path relative to OUTPUT.
-    pub id: String,
-    /// Its kind.
-    pub kind: EntityKind,
-    /// Canonical config part of the key.
-    pub config: serde_json::Value,
-    /// Sources it reads, with fingerprints from the listing.
-    pub sources: Vec<ObjectInfo>,
-    /// Ids of targets whose outputs it reads.
-    pub deps: Vec<String>,
-    /// Whether it writes only a metadata JSON (deposition, dataset, run, tomogram, tilt-series
-    /// and annotation metadata): what `build --metadata-only` selects.
-    pub metadata: bool,
-    /// The build step.
-    pub action: Action,
-}
 
 /// What the scheduler is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -442,7 +418,7 @@ fn run_one(
         })
         .unwrap_or_else(|e| {
             // An unreadable record is rebuilt over; say so.
-            log::warn(&format!("{e}; rebuilding"));
+            tracing::warn!("{e}; rebuilding");
             None
         });
     let (reasons, digest) = decide(&parts, record.as_ref(), output, opts.force);
@@ -509,22 +485,11 @@ fn build(
     Ok(digest)
 }
 
-/// Minimal logging to stderr (the CLI owns the progress bar).
-pub mod log {
-    /// Prints a warning line.
-    pub fn warn(msg: &str) {
-        eprintln!("warning: {msg}");
-    }
-
-    /// Prints an informational line (what the reference prints and skips).
-    pub fn note(msg: &str) {
-        eprintln!("note: {msg}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::target::Action;
+    use std::sync::Arc;
 
     fn t(id: &str, deps: &[&str]) -> TargetSpec {
         TargetSpec {
