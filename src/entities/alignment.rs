@@ -7,84 +7,44 @@
 //! gives `volume_dimension`), so replacing that tomogram re-derives the alignment.
 
 use super::files::{extension, run_name};
-use super::TargetContext;
+use super::frames::FileCopy;
+use super::volumes::TomogramHeaderSource;
+use super::{PlanKind, TargetContext};
 use crate::storage::ObjectInfo;
-use crate::target::invalid;
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
-/// The target of an alignment instance, or `None` when the reference would write nothing
-/// (an alignment with neither a tomogram nor a configured volume dimension).
-///
-/// # Errors
-/// Listing errors while fingerprinting sources.
-pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
-    let d = ctx.discovery;
-    let inst = &d.instances[idx];
-    let run_idx = inst.parent.expect("alignments live under a run");
-    let run = run_name(ctx, idx);
-    let dir = inst.output_dir.clone();
-    let is_default = inst.name == "default" && inst.file_paths.is_empty();
-    let dims_in_config = inst.metadata.get("volume_dimension").is_some_and(|v| {
-        ["x", "y", "z"]
-            .iter()
-            .all(|k| v.get(k).is_some_and(crate::metadata::is_truthy))
-    });
-    let tomogram = super::volumes::first_tomogram(d, run_idx);
-    // Without a tomogram the reference writes nothing unless the config gives the volume
-    // dimension (which the default alignment never does).
-    if tomogram.is_none() && (is_default || !dims_in_config) {
-        return Ok(None);
-    }
-    // The first tomogram's source header gives `volume_dimension` when the config lacks it.
-    let tomogram_header = match tomogram.filter(|_| !inst.metadata.contains_key("volume_dimension"))
-    {
-        Some(t) => super::volumes::tomogram_header_source(ctx, t)?,
-        None => None,
-    };
-    let mut sources: Vec<ObjectInfo> = Vec::new();
-    let mut copies: Vec<(ObjectInfo, String)> = Vec::new();
-    if !is_default {
-        for key in &inst.file_paths {
-            for o in ctx.input.list_files(key)? {
-                copies.push((o.clone(), format!("{dir}/{run}{}", extension(key))));
-                sources.push(o);
-            }
-        }
-    }
-    if let Some(t) = &tomogram_header {
-        sources.extend(t.objects.iter().cloned());
-    }
-    let tiltseries_path = d
-        .children(run_idx, EntityKind::Tiltseries)
-        .next()
-        .map(|(_, t)| format!("{}/tiltseries_metadata.json", t.output_dir));
-    let metadata = inst.metadata.clone();
-    let format = metadata
-        .get("format")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let meta_key = format!("{dir}/alignment_metadata.json");
-    let dep_value = super::containers::deposition_name_value(ctx, idx);
-    let config = json!({
-        "name": inst.name,
-        "metadata": metadata,
-        "finder": inst.finder,
-        "outputs": copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>(),
-        "tiltseries_path": tiltseries_path,
-        "tomogram_voxel_spacing": tomogram_header.as_ref().map(|t| t.voxel_spacing),
-        "deposition_id_default": dep_value,
-    });
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
+/// An alignment: its copied files and `alignment_metadata.json`.
+pub struct Alignment;
+
+/// What an alignment target reads.
+#[derive(serde::Serialize)]
+pub struct AlignmentParams {
+    name: String,
+    metadata: Map<String, Value>,
+    finder: Value,
+    copies: Vec<FileCopy>,
+    tiltseries_path: Option<String>,
+    /// The first tomogram's source, whose header gives `volume_dimension` when the config
+    /// lacks it.
+    tomogram: Option<TomogramHeaderSource>,
+    output: String,
+    deposition_id_default: Value,
+}
+
+impl Kind for Alignment {
+    type Params = AlignmentParams;
+
+    fn build(p: &AlignmentParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
         let mut texts: Vec<(String, String)> = Vec::new();
-        for (object, key) in &copies {
-            let bytes = io.read_source(object)?;
-            io.write_bytes(key, &bytes)?;
-            texts.push((key.clone(), String::from_utf8_lossy(&bytes).into_owned()));
+        for c in &p.copies {
+            let bytes = io.read_source(io.source(&c.source)?)?;
+            io.write_bytes(&c.output, &bytes)?;
+            texts.push((
+                c.output.clone(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ));
         }
         // The reference globs the alignment folder for `*{suffix}`; first match wins.
         let with_suffix = |suffixes: &[&str]| -> Option<(String, String)> {
@@ -92,7 +52,12 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                 .iter()
                 .find_map(|s| texts.iter().find(|(k, _)| k.ends_with(s)).cloned())
         };
-        let (alignment_path, tilt_path, tiltx_path, params) = match format.as_str() {
+        let (alignment_path, tilt_path, tiltx_path, params) = match p
+            .metadata
+            .get("format")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+        {
             "IMOD" => {
                 let xf = with_suffix(&[".xf"]);
                 let tlt = with_suffix(&[".tlt"]);
@@ -138,27 +103,102 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         extra.insert("alignment_path".into(), json!(alignment_path));
         extra.insert("tilt_path".into(), json!(tilt_path));
         extra.insert("tiltx_path".into(), json!(tiltx_path));
-        extra.insert("tiltseries_path".into(), json!(tiltseries_path));
+        extra.insert("tiltseries_path".into(), json!(p.tiltseries_path));
         extra.insert(
             "files".into(),
-            json!(copies.iter().map(|(_, k)| k.clone()).collect::<Vec<_>>()),
+            json!(p
+                .copies
+                .iter()
+                .map(|c| c.output.clone())
+                .collect::<Vec<_>>()),
         );
-        if let Some(tomogram) = &tomogram_header {
+        if let Some(tomogram) = &p.tomogram {
             let [z, y, x] = super::volumes::tomogram_dimension_zyx(io, tomogram)?;
             extra.insert("volume_dimension".into(), json!({"x": x, "y": y, "z": z}));
         }
-        for (k, v) in crate::formats::alignment::missing_alignment_defaults(&metadata) {
+        for (k, v) in crate::formats::alignment::missing_alignment_defaults(&p.metadata) {
             extra.insert(k, v);
         }
-        io.write_metadata(&meta_key, &metadata, Value::Object(extra), &dep_value)
+        io.write_metadata(
+            &p.output,
+            &p.metadata,
+            Value::Object(extra),
+            &p.deposition_id_default,
+        )
+    }
+}
+
+impl PlanKind for Alignment {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<Alignment>)>, BuildError> {
+        ctx.each_instance(&[EntityKind::Alignment], |idx| {
+            Ok(plan_one(ctx, idx)?.into_iter().collect())
+        })
+    }
+}
+
+/// The target of an alignment instance, or `None` when the reference would write nothing
+/// (an alignment with neither a tomogram nor a configured volume dimension).
+///
+/// # Errors
+/// Listing errors while fingerprinting sources.
+fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<Alignment>>, BuildError> {
+    let d = ctx.discovery;
+    let inst = &d.instances[idx];
+    let run_idx = inst.parent.expect("alignments live under a run");
+    let run = run_name(ctx, idx);
+    let dir = inst.output_dir.clone();
+    let is_default = inst.name == "default" && inst.file_paths.is_empty();
+    let dims_in_config = inst.metadata.get("volume_dimension").is_some_and(|v| {
+        ["x", "y", "z"]
+            .iter()
+            .all(|k| v.get(k).is_some_and(crate::metadata::is_truthy))
     });
-    Ok(Some(TargetSpec {
-        id: dir,
-        kind: EntityKind::Alignment,
-        config,
-        sources,
-        deps: Vec::new(),
-        metadata: false,
-        action,
-    }))
+    let tomogram = super::volumes::first_tomogram(d, run_idx);
+    // Without a tomogram the reference writes nothing unless the config gives the volume
+    // dimension (which the default alignment never does).
+    if tomogram.is_none() && (is_default || !dims_in_config) {
+        return Ok(None);
+    }
+    // The first tomogram's source header gives `volume_dimension` when the config lacks it.
+    let tomogram_header = match tomogram.filter(|_| !inst.metadata.contains_key("volume_dimension"))
+    {
+        Some(t) => super::volumes::tomogram_header_source(ctx, t)?,
+        None => None,
+    };
+    let mut sources: Vec<ObjectInfo> = Vec::new();
+    let mut copies: Vec<FileCopy> = Vec::new();
+    if !is_default {
+        for key in &inst.file_paths {
+            for o in ctx.input.list_files(key)? {
+                copies.push(FileCopy {
+                    source: o.key.clone(),
+                    output: format!("{dir}/{run}{}", extension(key)),
+                });
+                sources.push(o);
+            }
+        }
+    }
+    if let Some(t) = &tomogram_header {
+        sources.extend(t.objects.iter().cloned());
+    }
+    let tiltseries_path = d
+        .children(run_idx, EntityKind::Tiltseries)
+        .next()
+        .map(|(_, t)| format!("{}/tiltseries_metadata.json", t.output_dir));
+    let params = AlignmentParams {
+        name: inst.name.clone(),
+        metadata: inst.metadata.clone(),
+        finder: inst.finder.clone(),
+        copies,
+        tiltseries_path,
+        tomogram: tomogram_header,
+        output: format!("{dir}/alignment_metadata.json"),
+        deposition_id_default: super::containers::deposition_name_value(ctx, idx),
+    };
+    Ok(Some(
+        Planned::new(dir, EntityKind::Alignment, params).sources(sources),
+    ))
 }

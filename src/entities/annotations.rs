@@ -22,18 +22,15 @@
 
 use super::files::run_name;
 use super::volumes::SourceVolume;
-use super::{Instance, Origin, TargetContext};
+use super::{Instance, Origin, PlanKind, TargetContext, VolumeFormats};
 use crate::config::{format_template, AnnotationShape, AnnotationSource, Finder};
 use crate::formats::mesh;
 use crate::formats::points::{self, PointParams, PointShape};
 use crate::storage::ObjectInfo;
-use crate::target::invalid;
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::volume::{self, VolumeKind, VolumeOptions};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// The annotation file prefix `{object}-{version}` of spec §5.1.
 pub fn prefix(metadata: &Map<String, Value>) -> String {
@@ -85,7 +82,7 @@ pub(crate) fn source_of<'a>(
 }
 
 /// What one source writes, as listed in the annotation's `files`.
-pub(crate) struct Planned {
+pub(crate) struct PlannedOutputs {
     /// Output keys with their `format`, in `files` order (zarr before mrc).
     pub files: Vec<(String, &'static str)>,
     /// The output `shape` string.
@@ -93,7 +90,7 @@ pub(crate) struct Planned {
     is_visualization_default: bool,
 }
 
-impl Planned {
+impl PlannedOutputs {
     /// The id of the source target that writes these files: its first output, a mask's
     /// without `.zarr`.
     pub(crate) fn target_id(&self) -> String {
@@ -102,7 +99,7 @@ impl Planned {
 }
 
 /// What source `a` writes into the annotation folder `dir` under the file prefix `prefix`.
-pub(crate) fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
+pub(crate) fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> PlannedOutputs {
     let shape = a.shape.output_shape();
     let lower = shape.to_lowercase();
     let stem = format!("{dir}/{prefix}_{lower}");
@@ -140,10 +137,135 @@ pub(crate) fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
             a.is_visualization_default,
         ),
     };
-    Planned {
+    PlannedOutputs {
         files,
         shape,
         is_visualization_default: vis,
+    }
+}
+
+/// An annotation source converted to its standardized file (NDJSON, mask zarr + MRC, GLB, or
+/// caption copy).
+pub struct AnnotationFile;
+
+/// What an annotation source's conversion reads.
+#[derive(serde::Serialize)]
+pub struct AnnotationFileParams {
+    /// The source file or folder, among the target's sources.
+    source: String,
+    shape: AnnotationShape,
+    file_format: String,
+    /// The source entry's shape parameters (`filter_value` template-expanded).
+    params: Map<String, Value>,
+    voxel_spacing: f64,
+    /// The files written.
+    outputs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reader_version: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    writer_version: Option<u32>,
+    /// What `rescale` reads, as keyed: the dimension, the tomogram's voxel spacing (its
+    /// source's header objects are among the sources), or why there is no basis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rescale_basis: Option<Value>,
+    /// The same basis as the build step uses it.
+    #[serde(skip)]
+    rescale: Option<Result<RescaleBasis, String>>,
+    /// `annotation {name} ({shape})`, for messages.
+    what: String,
+    is_zarr: bool,
+    /// Every file of the planned outputs, with its format (a mask's zarr and MRC).
+    files: Vec<(String, &'static str)>,
+    formats: VolumeFormats,
+}
+
+impl Kind for AnnotationFile {
+    type Params = AnnotationFileParams;
+
+    fn build(p: &AnnotationFileParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let name = io.input.describe(&p.source);
+        let what = &p.what;
+        let file = || {
+            io.source(&p.source)
+                .map_err(|_| invalid(format!("{what}: {name} is a folder")))
+        };
+        match p.shape {
+            AnnotationShape::Point
+            | AnnotationShape::OrientedPoint
+            | AnnotationShape::InstanceSegmentation => {
+                let point_shape = match p.shape {
+                    AnnotationShape::Point => PointShape::Point,
+                    AnnotationShape::OrientedPoint => PointShape::OrientedPoint,
+                    _ => PointShape::InstanceSegmentation,
+                };
+                let pp = PointParams::for_source(point_shape, &p.file_format, &p.params)
+                    .map_err(invalid)?;
+                let bytes = io.read_source(file()?)?;
+                let records = points::read_points(&p.file_format, point_shape, &pp, &bytes, &name)
+                    .map_err(invalid)?;
+                io.write_bytes(&p.files[0].0, &points::to_ndjson(point_shape, &records))
+            }
+            AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
+                io.copy_source(file()?, &p.files[0].0)
+            }
+            AnnotationShape::TriangularMesh => {
+                let scale = scale_factor(&p.params, what)?;
+                let bytes = io.read_source(file()?)?;
+                let mut m = mesh::read(&p.file_format, &bytes, &name).map_err(invalid)?;
+                m.scale(scale);
+                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
+                io.write_bytes(&p.files[0].0, &glb)
+            }
+            AnnotationShape::TriangularMeshGroup => {
+                let Some(mesh_name) = p.params.get("mesh_name").and_then(Value::as_str) else {
+                    return Err(invalid(format!(
+                        "{what}: field `mesh_name` (the segment's biological_annotation name) \
+                     is required"
+                    )));
+                };
+                let scale = scale_factor(&p.params, what)?;
+                let bytes = io.read_source(file()?)?;
+                // No segment of that name: invalid, nothing is written (as the reference).
+                let Some(mut m) = mesh::read_group(&bytes, &name, mesh_name).map_err(invalid)?
+                else {
+                    return Ok(());
+                };
+                m.scale(scale);
+                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
+                io.write_bytes(&p.files[0].0, &glb)
+            }
+            _ => {
+                let target = match &p.rescale {
+                    None => None,
+                    Some(basis) => Some(rescale_target(io, basis, p.voxel_spacing, what)?),
+                };
+                let object = io.source(&p.source).ok();
+                let listed: Vec<ObjectInfo> = io.sources_under(&p.source).cloned().collect();
+                let volume = SourceVolume::open(io, &p.source, object, p.is_zarr, &listed)?;
+                convert_mask(
+                    io,
+                    &volume,
+                    &name,
+                    p.shape,
+                    &p.params,
+                    p.voxel_spacing,
+                    target,
+                    &p.files,
+                    p.formats,
+                )
+            }
+        }
+    }
+}
+
+impl PlanKind for AnnotationFile {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<AnnotationFile>)>, BuildError> {
+        ctx.each_instance(&[EntityKind::Annotation], |idx| {
+            Ok(plan_source(ctx, idx)?.into_iter().collect())
+        })
     }
 }
 
@@ -152,10 +274,10 @@ pub(crate) fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> Planned {
 /// # Errors
 /// Listing errors while fingerprinting sources; a template in `filter_value` or
 /// `mesh_source_path` that does not expand.
-pub fn source_target(
+fn plan_source(
     ctx: &TargetContext<'_>,
     idx: usize,
-) -> Result<Option<TargetSpec>, BuildError> {
+) -> Result<Option<Planned<AnnotationFile>>, BuildError> {
     let d = ctx.discovery;
     let inst = &d.instances[idx];
     let Some(a) = source_of(ctx, inst) else {
@@ -167,7 +289,6 @@ pub fn source_target(
     let prefix = prefix(&inst.metadata);
     let planned = plan(a, &inst.output_dir, &prefix);
     let mut sources = ctx.input.list_files(&src_key)?;
-    let object: Option<ObjectInfo> = sources.iter().find(|o| o.key == src_key).cloned();
     let mut params = a.params.clone();
     if let Some(Value::String(f)) = params.get("filter_value").cloned() {
         params.insert(
@@ -189,124 +310,51 @@ pub fn source_target(
         ) => Some(rescale_basis(ctx, idx)?),
         _ => None,
     };
-    let listed = sources.clone();
     if let Some(Ok(RescaleBasis::Tomogram(tomogram))) = &rescale {
         sources.extend(tomogram.objects.iter().cloned());
     }
     let formats = ctx.volume_formats;
-    let mut config = json!({
-        "source": src_key,
-        "shape": a.shape.config_key(),
-        "file_format": a.file_format,
-        "params": params,
-        "voxel_spacing": vs,
-        // What is written (`--no-write-mrc/--no-write-zarr` drop a mask's mrc or zarr; its
-        // metadata lists both either way).
-        "outputs": planned
-            .files
-            .iter()
-            .filter(|(_, format)| match *format {
-                "zarr" => formats.zarr,
-                "mrc" => formats.mrc,
-                _ => true,
-            })
-            .map(|(k, _)| k.clone())
-            .collect::<Vec<_>>(),
-    });
-    if let Some(v) = crate::formats::points::reader_version(&a.file_format) {
-        config["reader_version"] = json!(v);
-    }
-    if planned.files.iter().any(|(_, format)| *format == "mrc") {
-        // Masks go through the volume writer.
-        config["writer_version"] = json!(volume::WRITER_VERSION);
-    }
-    if let Some(basis) = &rescale {
-        config["rescale_basis"] = match basis {
-            Ok(RescaleBasis::Dimension(d)) => json!({"volume_dimension_zyx": d}),
-            Ok(RescaleBasis::Tomogram(tomogram)) => {
-                json!({"tomogram_voxel_spacing": tomogram.voxel_spacing})
-            }
-            Err(e) => json!({"error": e}),
-        };
-    }
-    let id = planned.target_id();
-    let shape = a.shape;
-    let is_zarr = inst.is_dir || src_key.contains(".zarr");
-    let file_format = a.file_format.clone();
-    let files = planned.files.clone();
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let name = io.input.describe(&src_key);
-        let file = || {
-            object
-                .as_ref()
-                .ok_or_else(|| invalid(format!("{what}: {name} is a folder")))
-        };
-        match shape {
-            AnnotationShape::Point
-            | AnnotationShape::OrientedPoint
-            | AnnotationShape::InstanceSegmentation => {
-                let point_shape = match shape {
-                    AnnotationShape::Point => PointShape::Point,
-                    AnnotationShape::OrientedPoint => PointShape::OrientedPoint,
-                    _ => PointShape::InstanceSegmentation,
-                };
-                let p =
-                    PointParams::for_source(point_shape, &file_format, &params).map_err(invalid)?;
-                let bytes = io.read_source(file()?)?;
-                let records = points::read_points(&file_format, point_shape, &p, &bytes, &name)
-                    .map_err(invalid)?;
-                io.write_bytes(&files[0].0, &points::to_ndjson(point_shape, &records))
-            }
-            AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
-                io.copy_source(file()?, &files[0].0)
-            }
-            AnnotationShape::TriangularMesh => {
-                let scale = scale_factor(&params, &what)?;
-                let bytes = io.read_source(file()?)?;
-                let mut m = mesh::read(&file_format, &bytes, &name).map_err(invalid)?;
-                m.scale(scale);
-                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
-                io.write_bytes(&files[0].0, &glb)
-            }
-            AnnotationShape::TriangularMeshGroup => {
-                let Some(mesh_name) = params.get("mesh_name").and_then(Value::as_str) else {
-                    return Err(invalid(format!(
-                        "{what}: field `mesh_name` (the segment's biological_annotation name) \
-                         is required"
-                    )));
-                };
-                let scale = scale_factor(&params, &what)?;
-                let bytes = io.read_source(file()?)?;
-                // No segment of that name: invalid, nothing is written (as the reference).
-                let Some(mut m) = mesh::read_group(&bytes, &name, mesh_name).map_err(invalid)?
-                else {
-                    return Ok(());
-                };
-                m.scale(scale);
-                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
-                io.write_bytes(&files[0].0, &glb)
-            }
-            _ => {
-                let target = match &rescale {
-                    None => None,
-                    Some(basis) => Some(rescale_target(io, basis, vs, &what)?),
-                };
-                let volume = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr, &listed)?;
-                convert_mask(
-                    io, &volume, &name, shape, &params, vs, target, &files, formats,
-                )
-            }
+    // What is written (`--no-write-mrc/--no-write-zarr` drop a mask's mrc or zarr; its
+    // metadata lists both either way).
+    let outputs = planned
+        .files
+        .iter()
+        .filter(|(_, format)| match *format {
+            "zarr" => formats.zarr,
+            "mrc" => formats.mrc,
+            _ => true,
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    // Masks go through the volume writer.
+    let writes_mrc = planned.files.iter().any(|(_, format)| *format == "mrc");
+    let rescale_basis = rescale.as_ref().map(|basis| match basis {
+        Ok(RescaleBasis::Dimension(d)) => json!({"volume_dimension_zyx": d}),
+        Ok(RescaleBasis::Tomogram(tomogram)) => {
+            json!({"tomogram_voxel_spacing": tomogram.voxel_spacing})
         }
+        Err(e) => json!({"error": e}),
     });
-    Ok(Some(TargetSpec {
-        id,
-        kind: EntityKind::Annotation,
-        config,
-        sources,
-        deps: Vec::new(),
-        metadata: false,
-        action,
-    }))
+    let id = planned.target_id();
+    let params = AnnotationFileParams {
+        is_zarr: inst.is_dir || src_key.contains(".zarr"),
+        source: src_key,
+        shape: a.shape,
+        file_format: a.file_format.clone(),
+        params,
+        voxel_spacing: vs,
+        outputs,
+        reader_version: crate::formats::points::reader_version(&a.file_format),
+        writer_version: writes_mrc.then_some(volume::WRITER_VERSION),
+        rescale_basis,
+        rescale,
+        what,
+        files: planned.files,
+        formats,
+    };
+    Ok(Some(
+        Planned::new(id, EntityKind::Annotation, params).sources(sources),
+    ))
 }
 
 /// Where the target shape of a mask's `rescale` comes from.
@@ -490,14 +538,85 @@ fn convert_mask(
     super::volumes::record_volume_outputs(io, &out, &stem, keys, name, &scratch)
 }
 
+/// The metadata JSON of one annotation block in one voxel spacing.
+pub struct AnnotationMetadata;
+
+/// What an annotation block's metadata reads. No block index: inserting a block before this
+/// one must not rebuild it.
+#[derive(serde::Serialize)]
+pub struct AnnotationMetadataParams {
+    metadata: Map<String, Value>,
+    /// The `files` entries of every source of the block (format, path, shape, default).
+    files: Vec<Value>,
+    alignment_metadata_path: Option<String>,
+    deposition_id_default: Value,
+    run: String,
+    output: String,
+}
+
+impl Kind for AnnotationMetadata {
+    type Params = AnnotationMetadataParams;
+
+    fn build(p: &AnnotationMetadataParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let mut files = Vec::new();
+        let mut object_count = 0usize;
+        for entry in &p.files {
+            let path = entry["path"].as_str().unwrap_or_default();
+            if !io.output.exists(path) {
+                continue; // an invalid mask writes nothing and is not listed
+            }
+            object_count = object_count.max(count_objects(io, path, entry)?);
+            files.push(entry.clone());
+        }
+        if files.is_empty() {
+            // Every source was invalid: the reference drops them all and writes no JSON.
+            return Ok(());
+        }
+        let extracted = json!({
+            "object_count": object_count,
+            "files": files,
+            "alignment_metadata_path": p.alignment_metadata_path,
+        });
+        io.write_metadata(&p.output, &p.metadata, extracted, &p.deposition_id_default)
+    }
+}
+
+impl PlanKind for AnnotationMetadata {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<AnnotationMetadata>)>, BuildError> {
+        // One metadata target per block and voxel spacing, made with the block's first
+        // source found there (none when that one is a read-only destination reference).
+        let mut seen = std::collections::HashSet::new();
+        let heads: std::collections::HashSet<usize> = (ctx.discovery.instances.iter())
+            .enumerate()
+            .filter(|(_, i)| i.kind == EntityKind::Annotation)
+            .filter(|(_, i)| {
+                let block = match i.origin {
+                    Origin::Block { block, .. } => Some(block),
+                    Origin::Default => None,
+                };
+                seen.insert((i.parent, block))
+            })
+            .map(|(idx, _)| idx)
+            .collect();
+        ctx.each_instance(&[EntityKind::Annotation], |idx| {
+            Ok(match heads.contains(&idx) {
+                true => vec![plan_metadata(ctx, idx)],
+                false => Vec::new(),
+            })
+        })
+    }
+}
+
 /// The metadata target of the annotation block that instance `idx` belongs to: `{prefix}.json`
 /// listing the outputs of every source of the block in this voxel spacing.
-pub fn metadata_target(ctx: &TargetContext<'_>, idx: usize) -> TargetSpec {
+fn plan_metadata(ctx: &TargetContext<'_>, idx: usize) -> Planned<AnnotationMetadata> {
     let d = ctx.discovery;
     let inst = &d.instances[idx];
     let prefix = prefix(&inst.metadata);
     let dir = inst.output_dir.clone();
-    let key = format!("{dir}/{prefix}.json");
     let Origin::Block { block, .. } = inst.origin else {
         unreachable!("annotations come from blocks")
     };
@@ -512,70 +631,37 @@ pub fn metadata_target(ctx: &TargetContext<'_>, idx: usize) -> TargetSpec {
                 && matches!(i.origin, Origin::Block { block: b, .. } if b == block)
         })
         .collect();
-    let mut entries: Vec<(String, Value)> = Vec::new();
+    let mut entries: Vec<Value> = Vec::new();
     let mut deps = Vec::new();
     for (_, m) in &members {
         let Some(a) = source_of(ctx, m) else { continue };
         let planned = plan(a, &dir, &prefix);
         deps.push(planned.target_id());
         for (path, format) in &planned.files {
-            if entries.iter().any(|(p, _)| p == path) {
+            if entries.iter().any(|e| e["path"] == path.as_str()) {
                 continue;
             }
-            entries.push((
-                path.clone(),
-                json!({
-                    "format": format,
-                    "path": path,
-                    "shape": planned.shape,
-                    "is_visualization_default": planned.is_visualization_default,
-                }),
-            ));
+            entries.push(json!({
+                "format": format,
+                "path": path,
+                "shape": planned.shape,
+                "is_visualization_default": planned.is_visualization_default,
+            }));
         }
     }
     deps.sort();
     deps.dedup();
-    let alignment = d.run_alignment_path(idx);
-    let dep_value = super::containers::deposition_name_value(ctx, idx);
-    let metadata = inst.metadata.clone();
-    // No block index here: inserting a block before this one must not rebuild it.
-    let config = json!({
-        "metadata": metadata,
-        "files": entries.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
-        "alignment_metadata_path": alignment,
-        "deposition_id_default": dep_value,
-        "run": run_name(ctx, idx),
-    });
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let mut files = Vec::new();
-        let mut object_count = 0usize;
-        for (path, entry) in &entries {
-            if !io.output.exists(path) {
-                continue; // an invalid mask writes nothing and is not listed
-            }
-            object_count = object_count.max(count_objects(io, path, entry)?);
-            files.push(entry.clone());
-        }
-        if files.is_empty() {
-            // Every source was invalid: the reference drops them all and writes no JSON.
-            return Ok(());
-        }
-        let extracted = json!({
-            "object_count": object_count,
-            "files": files,
-            "alignment_metadata_path": alignment,
-        });
-        io.write_metadata(&key, &metadata, extracted, &dep_value)
-    });
-    TargetSpec {
-        id: format!("{dir}/{prefix}"),
-        kind: EntityKind::Annotation,
-        config,
-        sources: Vec::new(),
-        deps,
-        metadata: true,
-        action,
-    }
+    let params = AnnotationMetadataParams {
+        metadata: inst.metadata.clone(),
+        files: entries,
+        alignment_metadata_path: d.run_alignment_path(idx),
+        deposition_id_default: super::containers::deposition_name_value(ctx, idx),
+        run: run_name(ctx, idx),
+        output: format!("{dir}/{prefix}.json"),
+    };
+    Planned::new(format!("{dir}/{prefix}"), EntityKind::Annotation, params)
+        .deps(deps)
+        .metadata_only()
 }
 
 /// The object count of one written output (spec §7.2).
@@ -668,13 +754,14 @@ mod tests {
 
 /// One overlay of a tomogram's key images (spec §9 step 2): a visualization-default mask or
 /// point source at the tomogram's voxel spacing, with its §10.2 colour.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KeyOverlay {
     /// A mask (its `.mrc` is read) or points (its `.ndjson`).
     pub is_mask: bool,
     /// The output file read: the mask's `.mrc` or the points' `.ndjson`.
     pub read: String,
-    /// The source target that writes it.
+    /// The source target that writes it (a dependency, so not repeated in params).
+    #[serde(skip)]
     pub dep: String,
     /// The colour the neuroglancer state gives the file (keyed by its zarr/ndjson path).
     pub color: [u8; 3],

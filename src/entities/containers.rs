@@ -1,12 +1,10 @@
 //! Deposition, dataset and run: container entities whose only output is their metadata JSON
 //! (spec §11). Voxel spacings write nothing and are not targets.
 
-use super::TargetContext;
-use crate::target::BuildError;
-use crate::target::TargetSpec;
+use super::{PlanKind, TargetContext};
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// The `deposition_id` default of every metadata file: the deposition's name, as an integer
 /// when the config's literal was one (the reference keeps the YAML type).
@@ -28,61 +26,104 @@ pub fn deposition_name_value(ctx: &TargetContext<'_>, idx: usize) -> Value {
     }
 }
 
-/// The target of a deposition, dataset or run instance (`None` for voxel spacings).
-///
-/// # Errors
-/// None today; kept fallible like every kind's constructor.
-pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+/// Deposition, dataset and run metadata targets.
+pub struct Container;
+
+/// What a container's metadata build reads.
+#[derive(serde::Serialize)]
+pub struct ContainerParams {
+    name: String,
+    /// The block's metadata, as configured.
+    metadata: Map<String, Value>,
+    finder: Value,
+    /// The metadata JSON written.
+    output: String,
+    deposition_id_default: Value,
+    /// The document before extraction: `metadata`, formatted for datasets, with `run_name`
+    /// for runs.
+    document: Map<String, Value>,
+    /// The folder whose `Images/` gives `key_photos` (depositions and datasets).
+    key_photos_of: Option<String>,
+}
+
+impl Kind for Container {
+    type Params = ContainerParams;
+
+    fn build(p: &ContainerParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let extracted = match &p.key_photos_of {
+            Some(dir) => json!({"key_photos": key_photos_in(io.output, dir)?}),
+            None => json!({}),
+        };
+        io.write_metadata(&p.output, &p.document, extracted, &p.deposition_id_default)
+    }
+}
+
+impl PlanKind for Container {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<Container>)>, BuildError> {
+        use EntityKind::{Dataset, Deposition, Run};
+        ctx.each_instance(&[Deposition, Dataset, Run], |idx| {
+            Ok(plan_one(ctx, idx, earlier)?.into_iter().collect())
+        })
+    }
+}
+
+fn plan_one(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+    earlier: &[TargetSpec],
+) -> Result<Option<Planned<Container>>, BuildError> {
     let inst = &ctx.discovery.instances[idx];
-    let dep_value = deposition_name_value(ctx, idx);
-    let (file, doc): (String, Map<String, Value>) = match inst.kind {
+    let (file, document): (&str, Map<String, Value>) = match inst.kind {
         EntityKind::Deposition => {
             if inst.metadata.is_empty() {
                 // The reference writes no deposition metadata for an empty block.
                 return Ok(None);
             }
-            ("deposition_metadata.json".into(), inst.metadata.clone())
+            ("deposition_metadata.json", inst.metadata.clone())
         }
         EntityKind::Dataset => (
-            "dataset_metadata.json".into(),
+            "dataset_metadata.json",
             crate::metadata::format_dataset_metadata(&inst.metadata)
                 .map_err(|e| BuildError::Invalid(format!("dataset {}: {e}", inst.name)))?,
         ),
         EntityKind::Run => {
             let mut doc = inst.metadata.clone();
             doc.insert("run_name".into(), Value::String(inst.name.clone()));
-            ("run_metadata.json".into(), doc)
+            ("run_metadata.json", doc)
         }
         _ => return Ok(None),
     };
     let dir = inst.output_dir.clone();
-    let key = format!("{dir}/{file}");
     let with_photos = matches!(inst.kind, EntityKind::Deposition | EntityKind::Dataset);
-    let config = json!({
-        "name": inst.name,
-        "metadata": inst.metadata,
-        "finder": inst.finder,
-        "output": key,
-        "deposition_id_default": dep_value,
-    });
-    let output = ctx.output.clone();
-    let action = Arc::new(move |io: &mut crate::target::BuildIo<'_>| {
-        let extracted = if with_photos {
-            json!({"key_photos": key_photos_in(&output, &dir)?})
-        } else {
-            json!({})
-        };
-        io.write_metadata(&key, &doc, extracted, &dep_value)
-    });
-    Ok(Some(TargetSpec {
-        id: inst.output_dir.clone(),
-        kind: inst.kind,
-        config,
-        sources: Vec::new(),
-        deps: Vec::new(),
-        metadata: true,
-        action,
-    }))
+    // Dataset and deposition metadata list their `Images/` folder: they read the targets that
+    // write into it.
+    let images = format!("{dir}/Images/");
+    let deps = if with_photos {
+        earlier
+            .iter()
+            .filter(|t| t.id.starts_with(&images))
+            .map(|t| t.id.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let params = ContainerParams {
+        name: inst.name.clone(),
+        metadata: inst.metadata.clone(),
+        finder: inst.finder.clone(),
+        output: format!("{dir}/{file}"),
+        deposition_id_default: deposition_name_value(ctx, idx),
+        document,
+        key_photos_of: with_photos.then(|| dir.clone()),
+    };
+    Ok(Some(
+        Planned::new(dir, inst.kind, params)
+            .deps(deps)
+            .metadata_only(),
+    ))
 }
 
 /// The `key_photos` block of dataset and deposition metadata: the first file under `Images/`

@@ -1,14 +1,11 @@
 //! Plain file entities copied (and renamed) into the run's folders (spec §8.2): gains,
 //! collection metadata (the mdoc), raw tilt angles and CTF files.
 
-use super::{Instance, TargetContext};
+use super::{Instance, PlanKind, TargetContext};
 use crate::storage::ObjectInfo;
-use crate::target::invalid;
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
-use serde_json::json;
-use std::sync::Arc;
+use serde_json::{Map, Value};
 
 pub(crate) fn basename(key: &str) -> &str {
     key.rsplit('/').next().unwrap_or(key)
@@ -110,52 +107,73 @@ pub(crate) fn ctf_format(inst: &Instance) -> &str {
         .unwrap_or("unknown")
 }
 
-/// The target of a gain, collection-metadata, rawtilt or CTF instance.
-///
-/// # Errors
-/// Listing errors while fingerprinting the source.
-pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+/// Gain, collection-metadata, rawtilt and CTF copies.
+pub struct FileCopy;
+
+/// What a file copy reads.
+#[derive(serde::Serialize)]
+pub struct FileCopyParams {
+    name: String,
+    metadata: Map<String, Value>,
+    finder: Value,
+    /// The source file (among the target's sources).
+    source: String,
+    /// Where it is copied to.
+    output: String,
+    /// A `.dm4` gain converted to MRC on the way.
+    convert_dm4: bool,
+}
+
+impl Kind for FileCopy {
+    type Params = FileCopyParams;
+
+    fn build(p: &FileCopyParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let object = io.source(&p.source)?;
+        if p.convert_dm4 {
+            convert_dm4_gain(io, object, &p.output)
+        } else {
+            io.copy_source(object, &p.output)
+        }
+    }
+}
+
+impl PlanKind for FileCopy {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<FileCopy>)>, BuildError> {
+        use EntityKind::{CollectionMetadata, Ctf, Gain, Rawtilt};
+        ctx.each_instance(&[Gain, CollectionMetadata, Rawtilt, Ctf], |idx| {
+            Ok(plan_one(ctx, idx)?.into_iter().collect())
+        })
+    }
+}
+
+fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<FileCopy>>, BuildError> {
     let inst = &ctx.discovery.instances[idx];
     let Some(out_key) = output_key(ctx.discovery, idx) else {
         return Ok(None);
     };
     let src_key = inst.path.clone().unwrap_or_default();
     let sources = fingerprint(ctx, inst)?;
-    let object = sources
-        .iter()
-        .find(|o| o.key == src_key)
-        .cloned()
-        .ok_or_else(|| {
-            BuildError::Invalid(format!(
-                "{}: expected a file, found a folder",
-                ctx.input.describe(&src_key)
-            ))
-        })?;
-    let convert_dm4 =
-        inst.kind == EntityKind::Gain && extension(&src_key).eq_ignore_ascii_case(".dm4");
-    let config = json!({
-        "name": inst.name,
-        "metadata": inst.metadata,
-        "finder": inst.finder,
-        "output": out_key,
-    });
-    let key = out_key.clone();
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        if convert_dm4 {
-            convert_dm4_gain(io, &object, &key)
-        } else {
-            io.copy_source(&object, &key)
-        }
-    });
-    Ok(Some(TargetSpec {
-        id: out_key,
-        kind: inst.kind,
-        config,
-        sources,
-        deps: Vec::new(),
-        metadata: false,
-        action,
-    }))
+    if !sources.iter().any(|o| o.key == src_key) {
+        return Err(BuildError::Invalid(format!(
+            "{}: expected a file, found a folder",
+            ctx.input.describe(&src_key)
+        )));
+    }
+    let params = FileCopyParams {
+        name: inst.name.clone(),
+        metadata: inst.metadata.clone(),
+        finder: inst.finder.clone(),
+        convert_dm4: inst.kind == EntityKind::Gain
+            && extension(&src_key).eq_ignore_ascii_case(".dm4"),
+        source: src_key,
+        output: out_key.clone(),
+    };
+    Ok(Some(
+        Planned::new(out_key, inst.kind, params).sources(sources),
+    ))
 }
 
 /// `.dm4` gain references become MRC through IMOD's `dm2mrc`, as in the reference; without IMOD

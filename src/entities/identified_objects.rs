@@ -6,13 +6,10 @@
 
 use super::files::run_name;
 use super::ids::deposition_part;
-use super::TargetContext;
-use crate::target::invalid;
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use super::{PlanKind, TargetContext};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// A CSV cell as pandas types its column: integers, then floats, else strings; empty → null.
 fn typed_column(cells: &[&str]) -> Vec<Value> {
@@ -85,11 +82,71 @@ pub fn records_for_run(
         .collect())
 }
 
+/// A run's identified objects: their JSON and its metadata.
+pub struct IdentifiedObjects;
+
+/// What an identified-objects target reads.
+#[derive(serde::Serialize)]
+pub struct IdentifiedObjectsParams {
+    run: String,
+    metadata: Map<String, Value>,
+    finder: Value,
+    /// The CSV (among the target's sources).
+    source: String,
+    /// The data JSON and the metadata JSON written.
+    outputs: [String; 2],
+    /// The CSV as named in messages and in `source_file`.
+    source_file: String,
+    identifier: u64,
+    deposition_id_default: Value,
+}
+
+impl Kind for IdentifiedObjects {
+    type Params = IdentifiedObjectsParams;
+
+    fn build(p: &IdentifiedObjectsParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let source_file = &p.source_file;
+        let object = io
+            .source(&p.source)
+            .map_err(|_| invalid(format!("{source_file}: expected a CSV file")))?;
+        let records = records_for_run(&io.read_source(object)?, &p.run, source_file)?;
+        let columns: Vec<String> = records
+            .first()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
+        let data = Value::Array(records.iter().cloned().map(Value::Object).collect());
+        let [data_key, meta_key] = &p.outputs;
+        io.write_bytes(data_key, &crate::metadata::render_json(&data))?;
+        let extracted = json!({
+            "object_count": records.len(),
+            "columns": columns,
+            "file_format": "json",
+            "source_file": source_file,
+            "identifier": p.identifier,
+        });
+        io.write_metadata(meta_key, &p.metadata, extracted, &p.deposition_id_default)
+    }
+}
+
+impl PlanKind for IdentifiedObjects {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<IdentifiedObjects>)>, BuildError> {
+        ctx.each_instance(&[EntityKind::IdentifiedObject], |idx| {
+            Ok(plan_one(ctx, idx)?.into_iter().collect())
+        })
+    }
+}
+
 /// The target of an identified-objects instance.
 ///
 /// # Errors
 /// Listing errors while fingerprinting the source.
-pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+fn plan_one(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Option<Planned<IdentifiedObjects>>, BuildError> {
     let d = ctx.discovery;
     let inst = &d.instances[idx];
     let Some(src_key) = inst.path.clone().filter(|p| !p.is_empty()) else {
@@ -100,7 +157,6 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
     let data_key = format!("{dir}/identified_objects.json");
     let meta_key = format!("{dir}/identified_objects_metadata.json");
     let sources = ctx.input.list_files(&src_key)?;
-    let object = sources.iter().find(|o| o.key == src_key).cloned();
     let dep_name = d
         .ancestor(idx, EntityKind::Deposition)
         .map(|dep| dep.name.clone())
@@ -123,47 +179,19 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         }
         Err(_) => 100,
     };
-    let source_file = ctx.input.describe(&src_key);
-    let dep_value = super::containers::deposition_name_value(ctx, idx);
-    let metadata = inst.metadata.clone();
-    let config = json!({
-        "run": run,
-        "metadata": metadata,
-        "finder": inst.finder,
-        "outputs": [data_key, meta_key],
-        "source_file": source_file,
-        "identifier": identifier,
-        "deposition_id_default": dep_value,
-    });
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let object = object
-            .as_ref()
-            .ok_or_else(|| invalid(format!("{source_file}: expected a CSV file")))?;
-        let records = records_for_run(&io.read_source(object)?, &run, &source_file)?;
-        let columns: Vec<String> = records
-            .first()
-            .map(|r| r.keys().cloned().collect())
-            .unwrap_or_default();
-        let data = Value::Array(records.iter().cloned().map(Value::Object).collect());
-        io.write_bytes(&data_key, &crate::metadata::render_json(&data))?;
-        let extracted = json!({
-            "object_count": records.len(),
-            "columns": columns,
-            "file_format": "json",
-            "source_file": source_file,
-            "identifier": identifier,
-        });
-        io.write_metadata(&meta_key, &metadata, extracted, &dep_value)
-    });
-    Ok(Some(TargetSpec {
-        id: dir,
-        kind: EntityKind::IdentifiedObject,
-        config,
-        sources,
-        deps: Vec::new(),
-        metadata: false,
-        action,
-    }))
+    let params = IdentifiedObjectsParams {
+        run,
+        metadata: inst.metadata.clone(),
+        finder: inst.finder.clone(),
+        source_file: ctx.input.describe(&src_key),
+        source: src_key,
+        outputs: [data_key, meta_key],
+        identifier,
+        deposition_id_default: super::containers::deposition_name_value(ctx, idx),
+    };
+    Ok(Some(
+        Planned::new(dir, EntityKind::IdentifiedObject, params).sources(sources),
+    ))
 }
 
 #[cfg(test)]

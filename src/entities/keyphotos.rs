@@ -20,25 +20,99 @@
 //! or deposition referenced in the destination (read-only) are not written at all.
 
 use super::files::extension;
-use super::TargetContext;
+use super::{PlanKind, TargetContext};
 use crate::storage::{http, s3, ObjectInfo, Role, S3Options, Store};
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
-use serde_json::json;
-use std::sync::Arc;
+use serde_json::Value;
 
 /// Where a key photo comes from, as planned.
-enum Origin {
+#[derive(serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
     /// A URL, with the fingerprint of its `HEAD`.
-    Url(ObjectInfo),
-    /// An object of a bucket (or folder) store, at `info.key` of `store`.
-    Bucket { store: Store, info: ObjectInfo },
+    Url(#[serde(skip)] ObjectInfo),
+    /// An object of a bucket (or folder) store, at `info.key` of `store`. Its fingerprint is
+    /// the target's source named by the configured path.
+    Bucket {
+        /// The store holding it: a handle, named by the configured `path`.
+        #[serde(skip)]
+        store: Store,
+        /// The object's key and fingerprint in `store`: derived from the configured path, and
+        /// its fingerprint is the target's source.
+        #[serde(skip)]
+        info: ObjectInfo,
+    },
     /// A tomogram key image in OUTPUT, built by the target `key_images`.
-    TomogramKeyImage { key: String, key_images: String },
+    TomogramKeyImage {
+        /// The image read.
+        key: String,
+        /// The key-image target that writes it.
+        key_images: String,
+    },
     /// The key image of a tomogram referenced in the destination (built by an earlier
     /// ingestion), with its fingerprint.
     DestinationImage(ObjectInfo),
+}
+
+/// Dataset and deposition key photos.
+pub struct KeyPhoto;
+
+/// What a key-photo target reads.
+#[derive(serde::Serialize)]
+pub struct KeyPhotoParams {
+    name: String,
+    finder: Value,
+    path: Option<String>,
+    read_as: &'static str,
+    output: String,
+    origin: Option<Origin>,
+    /// Why no origin was found, when it was not (the target fails with it).
+    problem: Option<String>,
+    /// `{kind} `{name}``, for messages.
+    what: String,
+}
+
+impl Kind for KeyPhoto {
+    type Params = KeyPhotoParams;
+
+    fn build(p: &KeyPhotoParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let key = &p.output;
+        match &p.origin {
+            Some(Origin::Url(o)) => {
+                let bytes = http::get_checked(o)?;
+                io.write_bytes(key, &bytes)
+            }
+            Some(Origin::Bucket { store, info }) => io.copy_from(store, info, key),
+            Some(Origin::TomogramKeyImage { key: image, .. }) => {
+                let bytes = io.output.read(image)?;
+                io.write_bytes(key, &bytes)
+            }
+            Some(Origin::DestinationImage(info)) => {
+                let bytes = io.output.read(&info.key)?;
+                io.write_bytes(key, &bytes)
+            }
+            None => Err(BuildError::Invalid(match &p.problem {
+                Some(problem) => format!("{}: {problem}", p.what),
+                None => format!(
+                    "{}: no source path, and there is no tomogram key image to fall back on",
+                    p.what
+                ),
+            })),
+        }
+    }
+}
+
+impl PlanKind for KeyPhoto {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<KeyPhoto>)>, BuildError> {
+        use EntityKind::{DatasetKeyphoto, DepositionKeyphoto};
+        ctx.each_instance(&[DatasetKeyphoto, DepositionKeyphoto], |idx| {
+            Ok(plan_one(ctx, idx)?.into_iter().collect())
+        })
+    }
 }
 
 fn extension_of_url(url: &str) -> &str {
@@ -130,7 +204,7 @@ fn locate(path: &str, input: &Store, s3_options: &S3Options) -> Result<Located, 
 ///
 /// # Errors
 /// Listing errors on INPUT or OUTPUT.
-pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<KeyPhoto>>, BuildError> {
     let d = ctx.discovery;
     let inst = &d.instances[idx];
     let owner = inst.parent.map(|p| &d.instances[p]);
@@ -244,48 +318,21 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
         Some(Origin::TomogramKeyImage { key_images, .. }) => (Vec::new(), vec![key_images.clone()]),
         Some(Origin::DestinationImage(_)) | None => (Vec::new(), Vec::new()),
     };
-    let mut config = json!({
-        "name": inst.name,
-        "finder": inst.finder,
-        "path": path,
-        "read_as": read_as,
-        "output": out_key,
-    });
-    if let Some(Origin::DestinationImage(info)) = &origin {
-        config["destination_image"] = json!(info);
-    }
-    let what = format!("{} `{}`", inst.kind, inst.name);
-    let key = out_key.clone();
-    let action = Arc::new(move |io: &mut BuildIo<'_>| match &origin {
-        Some(Origin::Url(o)) => {
-            let bytes = http::get_checked(o)?;
-            io.write_bytes(&key, &bytes)
-        }
-        Some(Origin::Bucket { store, info }) => io.copy_from(store, info, &key),
-        Some(Origin::TomogramKeyImage { key: image, .. }) => {
-            let bytes = io.output.read(image)?;
-            io.write_bytes(&key, &bytes)
-        }
-        Some(Origin::DestinationImage(info)) => {
-            let bytes = io.output.read(&info.key)?;
-            io.write_bytes(&key, &bytes)
-        }
-        None => Err(BuildError::Invalid(match &problem {
-            Some(p) => format!("{what}: {p}"),
-            None => format!(
-                "{what}: no source path, and there is no tomogram key image to fall back on"
-            ),
-        })),
-    });
-    Ok(Some(TargetSpec {
-        id: out_key,
-        kind: inst.kind,
-        config,
-        sources,
-        deps,
-        metadata: false,
-        action,
-    }))
+    let params = KeyPhotoParams {
+        name: inst.name.clone(),
+        finder: inst.finder.clone(),
+        path,
+        read_as,
+        output: out_key.clone(),
+        origin,
+        problem,
+        what: format!("{} `{}`", inst.kind, inst.name),
+    };
+    Ok(Some(
+        Planned::new(out_key, inst.kind, params)
+            .sources(sources)
+            .deps(deps),
+    ))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub use viz_config::DEFAULT_HTTPS_PREFIX;
 
 use crate::config::{DatasetConfig, GlobVars};
 use crate::storage::Store;
-use crate::target::{BuildError, TargetSpec};
+use crate::target::{BuildError, Kind, Planned, TargetSpec};
 use crate::EntityKind;
 use serde_json::{Map, Value};
 
@@ -94,7 +94,7 @@ pub struct TargetContext<'a> {
 
 /// Which files volume targets write (`build --no-write-mrc`, `--no-write-zarr`; spec §1). The
 /// metadata names both either way; without the zarr it reads the one already in OUTPUT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct VolumeFormats {
     /// Write `{prefix}.mrc`.
     pub mrc: bool,
@@ -111,144 +111,97 @@ impl Default for VolumeFormats {
     }
 }
 
-/// The instances that make one target for a whole group, found in one pass: the first frame
-/// of each run (not in the destination), and the first annotation of each block under each
-/// voxel spacing.
-fn group_heads(d: &Discovery) -> std::collections::HashSet<usize> {
-    let mut seen = std::collections::HashSet::new();
-    let mut heads = std::collections::HashSet::new();
-    for (i, inst) in d.instances.iter().enumerate() {
-        let block = match inst.origin {
-            Origin::Block { block, .. } => Some(block),
-            Origin::Default => None,
-        };
-        let group = match inst.kind {
-            EntityKind::Frame if !inst.in_destination => (inst.kind, inst.parent, None),
-            EntityKind::Annotation => (inst.kind, inst.parent, block),
-            _ => continue,
-        };
-        if seen.insert(group) {
-            heads.insert(i);
-        }
-    }
-    heads
+/// A kind that plans its targets from the discovered instances.
+///
+/// Kinds are planned in [`targets`]' order; `earlier` holds every target planned before this
+/// kind (the Neuroglancer states read the precompute and annotation targets planned for their
+/// tomogram, dataset and deposition metadata the key photos written into their `Images/`).
+pub trait PlanKind: Kind + Sized {
+    /// This kind's targets, each with the discovery index of the instance it comes from.
+    ///
+    /// # Errors
+    /// Listing errors while fingerprinting sources, named by instance.
+    fn plan(
+        ctx: &TargetContext<'_>,
+        earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<Self>)>, BuildError>;
 }
 
-/// Builds the targets of every discovered instance, in discovery order.
+impl TargetContext<'_> {
+    /// Plans `each` for every instance of `kinds` that is not a read-only destination
+    /// reference, in discovery order. Errors are named by config file, kind, instance and the
+    /// block that found it. Sources that map to the same output file: the last one found
+    /// writes it, as in the reference.
+    pub(crate) fn each_instance<K: Kind>(
+        &self,
+        kinds: &[EntityKind],
+        mut each: impl FnMut(usize) -> Result<Vec<Planned<K>>, BuildError>,
+    ) -> Result<Vec<(usize, Planned<K>)>, BuildError> {
+        let mut out: Vec<(usize, Planned<K>)> = Vec::new();
+        for (idx, inst) in self.discovery.instances.iter().enumerate() {
+            if inst.in_destination || !kinds.contains(&inst.kind) {
+                continue;
+            }
+            let planned = each(idx).map_err(|e| self.named(inst, e))?;
+            for p in planned {
+                out.retain(|(_, q)| q.id != p.id);
+                out.push((idx, p));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A planning error named by config file, kind, instance and the block that found it.
+    fn named(&self, inst: &Instance, e: BuildError) -> BuildError {
+        BuildError::Invalid(format!(
+            "{}: {} `{}` ({}): {e}",
+            self.config.file.display(),
+            inst.kind,
+            inst.name,
+            match inst.origin {
+                Origin::Block { block, source } =>
+                    format!("{}[{block}].sources[{source}]", inst.kind.plural_key()),
+                Origin::Default => "default config".to_string(),
+            }
+        ))
+    }
+}
+
+/// Every target of the discovered instances, in discovery order (an instance's targets in
+/// the order its kinds are planned here), the Neuroglancer states last.
 ///
 /// # Errors
-/// Listing errors while fingerprinting sources, named by target.
+/// Listing errors while fingerprinting sources, named by instance.
 pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
-    let mut out = Vec::new();
-    let d = ctx.discovery;
-    let heads = group_heads(d);
-    for (idx, inst) in d.instances.iter().enumerate() {
-        if inst.in_destination {
-            continue;
+    let mut planned: Vec<(usize, TargetSpec)> = Vec::new();
+    fn add<K: PlanKind>(
+        ctx: &TargetContext<'_>,
+        planned: &mut Vec<(usize, TargetSpec)>,
+    ) -> Result<(), BuildError> {
+        let earlier: Vec<TargetSpec> = planned.iter().map(|(_, t)| t.clone()).collect();
+        for (idx, p) in K::plan(ctx, &earlier)? {
+            planned.push((idx, p.into_spec()));
         }
-        let named = |e: BuildError| {
-            BuildError::Invalid(format!(
-                "{}: {} `{}` ({}): {e}",
-                ctx.config.file.display(),
-                inst.kind,
-                inst.name,
-                match inst.origin {
-                    Origin::Block { block, source } =>
-                        format!("{}[{block}].sources[{source}]", inst.kind.plural_key()),
-                    Origin::Default => "default config".to_string(),
-                }
-            ))
-        };
-        use EntityKind::*;
-        match inst.kind {
-            Deposition | Dataset | Run | VoxelSpacing => {
-                if let Some(t) = containers::target(ctx, idx).map_err(named)? {
-                    out.push(t);
-                }
-            }
-            Gain | CollectionMetadata | Rawtilt | Ctf => {
-                if let Some(t) = files::target(ctx, idx).map_err(named)? {
-                    out.push(t);
-                }
-            }
-            // All frame instances of a run make one target (one frames_metadata.json).
-            Frame if heads.contains(&idx) => out.push(frames::target(ctx, idx).map_err(named)?),
-            Tomogram => out.extend(volumes::tomogram_targets(ctx, idx).map_err(named)?),
-            Tiltseries => out.extend(volumes::tiltseries_targets(ctx, idx).map_err(named)?),
-            Annotation => {
-                if let Some(t) = annotations::source_target(ctx, idx).map_err(named)? {
-                    out.push(t);
-                    // Its neuroglancer precompute (the reference's `annotation_viz` child).
-                    if let Some(viz) = visualization::target(ctx, idx).map_err(named)? {
-                        out.push(viz);
-                    }
-                }
-                // One metadata target per block and voxel spacing: made with the block's first
-                // source found there.
-                if heads.contains(&idx) {
-                    out.push(annotations::metadata_target(ctx, idx));
-                }
-            }
-            IdentifiedObject => {
-                if let Some(t) = identified_objects::target(ctx, idx).map_err(named)? {
-                    out.push(t);
-                }
-            }
-            DatasetKeyphoto | DepositionKeyphoto => {
-                if let Some(t) = keyphotos::target(ctx, idx).map_err(named)? {
-                    out.push(t);
-                }
-            }
-            Alignment => {
-                if let Some(t) = alignment::target(ctx, idx).map_err(named)? {
-                    out.push(t);
-                }
-            }
-            _ => {}
-        }
+        Ok(())
     }
-    // Sources that map to the same output file: the last one found writes it, as in the reference.
-    let mut last = std::collections::HashMap::new();
-    for (i, t) in out.iter().enumerate() {
-        last.insert(t.id.clone(), i);
-    }
-    let mut i = 0;
-    out.retain(|t| {
-        i += 1;
-        last[&t.id] == i - 1
-    });
-    // Dataset and deposition metadata list their `Images/` folder: they read the key photos.
-    let photos: Vec<(String, String)> = out
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.kind,
-                EntityKind::DatasetKeyphoto | EntityKind::DepositionKeyphoto
-            )
-        })
-        .map(|t| {
-            (
-                t.id.rsplit_once("/Images/")
-                    .map_or("", |(dir, _)| dir)
-                    .to_string(),
-                t.id.clone(),
-            )
-        })
-        .collect();
-    for t in out
-        .iter_mut()
-        .filter(|t| matches!(t.kind, EntityKind::Dataset | EntityKind::Deposition))
-    {
-        t.deps.extend(
-            photos
-                .iter()
-                .filter(|(dir, _)| *dir == t.id)
-                .map(|(_, id)| id.clone()),
-        );
-    }
+    add::<keyphotos::KeyPhoto>(ctx, &mut planned)?;
+    add::<containers::Container>(ctx, &mut planned)?;
+    add::<files::FileCopy>(ctx, &mut planned)?;
+    add::<frames::Frames>(ctx, &mut planned)?;
+    add::<volumes::Volume>(ctx, &mut planned)?;
+    add::<volumes::VolumeMetadata>(ctx, &mut planned)?;
+    add::<volumes::KeyImages>(ctx, &mut planned)?;
+    add::<annotations::AnnotationFile>(ctx, &mut planned)?;
+    add::<visualization::AnnotationViz>(ctx, &mut planned)?;
+    add::<annotations::AnnotationMetadata>(ctx, &mut planned)?;
+    add::<identified_objects::IdentifiedObjects>(ctx, &mut planned)?;
+    add::<alignment::Alignment>(ctx, &mut planned)?;
+    // Stable: an instance's targets keep the order of the kinds above.
+    planned.sort_by_key(|(idx, _)| *idx);
+    let mut out: Vec<TargetSpec> = planned.into_iter().map(|(_, t)| t).collect();
     // Neuroglancer states read what the other targets write, so they are planned last.
-    let states = viz_config::targets(ctx, &out)?;
-    out.extend(states);
+    let states = <viz_config::NeuroglancerState as PlanKind>::plan(ctx, &out)?;
+    out.extend(states.into_iter().map(|(_, p)| p.into_spec()));
     Ok(out)
 }
 

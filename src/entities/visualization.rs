@@ -16,51 +16,148 @@
 //! invalid mask) gives no folder. Every folder is staged whole and published in one step.
 
 use super::annotations::{plan, prefix, source_of};
-use super::TargetContext;
+use super::{PlanKind, TargetContext};
 use crate::config::{format_template, AnnotationShape};
 use crate::formats::neuroglancer::annotations::{
     encode_annotations, parse_ndjson, AnnotationSettings, PointLayer,
 };
 use crate::formats::neuroglancer::{mesh, precompute_dir_name, segmentation, NeuroglancerError};
 use crate::storage::{ObjectInfo, StorageError};
-use crate::target::invalid;
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-/// What the precompute of one source reads and how it encodes it.
-#[derive(Debug, Clone)]
+/// The Neuroglancer precompute of one annotation source (the reference's `annotation_viz`).
+pub struct AnnotationViz;
+
+/// What an annotation's precompute reads.
+#[derive(serde::Serialize)]
+pub struct AnnotationVizParams {
+    /// The annotation file read (its source target's output).
+    annotation: String,
+    shape: &'static str,
+    output: String,
+    #[serde(flatten)]
+    encoding: Encoding,
+}
+
+/// How the precompute of one source is encoded, and what the encoder takes.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
 enum Encoding {
     /// A precomputed annotation folder from the NDJSON, and for oriented points with a mesh
     /// file, the instanced mesh in a sibling folder.
     Points {
+        /// Derived from `shape`.
+        #[serde(skip)]
         layer: PointLayer,
+        #[serde(flatten)]
         settings: AnnotationSettings,
-        /// The mesh file, the output folder, the scale (nm per voxel).
-        oriented_mesh: Option<(ObjectInfo, String, f64)>,
+        /// The configured `mesh_source_path`, found or not.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mesh_source: Option<String>,
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        oriented_mesh: Option<OrientedMesh>,
     },
     /// A precomputed segmentation of the mask's zarr.
     Segmentation { resolution_nm: f64 },
     /// A multi-resolution mesh of the glb.
-    Mesh { label: String },
+    Mesh { string_label: String },
+}
+
+/// The instanced mesh of oriented points: the mesh file (among the target's sources), its
+/// output folder and scale (nm per voxel).
+#[derive(serde::Serialize)]
+struct OrientedMesh {
+    #[serde(rename = "mesh_file")]
+    source: String,
+    oriented_mesh_output: String,
+    data_scale_nm: f64,
+}
+
+impl Kind for AnnotationViz {
+    type Params = AnnotationVizParams;
+
+    fn build(p: &AnnotationVizParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let (read, out_key) = (&p.annotation, &p.output);
+        // A source that wrote nothing (an invalid mask, a mesh group without the segment) has
+        // no visualization, as the reference drops the source.
+        if !io.output.exists(read) {
+            return Ok(());
+        }
+        let what = PathBuf::from(io.output.describe(read));
+        match &p.encoding {
+            Encoding::Points {
+                layer,
+                settings,
+                oriented_mesh,
+                ..
+            } => {
+                let bytes = io.output.read(read)?;
+                let records = parse_ndjson(&bytes, &what, *layer).map_err(invalid)?;
+                let dir = empty_stage_dir(io, out_key)?;
+                encode_annotations(*layer, &records, settings, &what, &dir).map_err(invalid)?;
+                record_dir(io, out_key, &dir)?;
+                if let Some(m) = oriented_mesh {
+                    let glb = local_source_file(io, io.source(&m.source)?)?;
+                    let points: Vec<mesh::OrientedPoint> = records
+                        .iter()
+                        .filter_map(|r| Some((r.location, r.rotation?)))
+                        .collect();
+                    let mesh_dir = empty_stage_dir(io, &m.oriented_mesh_output)?;
+                    mesh::encode_oriented_mesh(&glb, &points, &mesh_dir, m.data_scale_nm)
+                        .map_err(invalid)?;
+                    record_dir(io, &m.oriented_mesh_output, &mesh_dir)?;
+                }
+            }
+            Encoding::Segmentation { resolution_nm } => {
+                let zarr = local_output_folder(io, read)?;
+                let dir = empty_stage_dir(io, out_key)?;
+                segmentation::encode_segmentation(&zarr, &dir, *resolution_nm).map_err(invalid)?;
+                record_dir(io, out_key, &dir)?;
+            }
+            Encoding::Mesh { string_label } => {
+                let glb = local_output_file(io, read)?;
+                let dir = empty_stage_dir(io, out_key)?;
+                mesh::encode_glb_mesh(&glb, &dir, string_label).map_err(invalid)?;
+                record_dir(io, out_key, &dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PlanKind for AnnotationViz {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<AnnotationViz>)>, BuildError> {
+        ctx.each_instance(&[EntityKind::Annotation], |idx| {
+            Ok(plan_one(ctx, idx)?.into_iter().collect())
+        })
+    }
 }
 
 /// The `annotation_viz` target of annotation source `idx`, or `None` when its shape has no
-/// precompute (captions).
+/// precompute (captions) or it has no source target.
 ///
 /// # Errors
 /// Metadata the encoder cannot use (a non-numeric `annotation_object.diameter`), a
 /// `mesh_source_path` template that does not expand, listing errors.
-pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>, BuildError> {
+fn plan_one(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Option<Planned<AnnotationViz>>, BuildError> {
     let d = ctx.discovery;
     let inst = &d.instances[idx];
     let (Some(a), Some(annotation_id), Some(vs_idx)) = (source_of(ctx, inst), inst.id, inst.parent)
     else {
         return Ok(None);
     };
+    if inst.path.is_none() {
+        return Ok(None); // no source target to read
+    }
     let vs = &d.instances[vs_idx];
     let prefix = prefix(&inst.metadata);
     let planned = plan(a, &inst.output_dir, &prefix);
@@ -70,31 +167,20 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
     let name = precompute_dir_name(annotation_id, &prefix, shape);
     let id = format!("{}/NeuroglancerPrecompute/{name}", vs.output_dir);
     let mut sources = Vec::new();
-    let mut config = json!({
-        "annotation": read,
-        "shape": shape,
-        "output": id,
-    });
     let encoding = match a.shape {
         AnnotationShape::Point
         | AnnotationShape::OrientedPoint
         | AnnotationShape::InstanceSegmentation => {
             let layer = PointLayer::from_shape(shape).expect("point-like shapes have a layer");
             let settings = settings(&inst.metadata, voxel_spacing, layer)?;
-            config["resolution_m"] = json!(settings.resolution_m);
-            config["diameter"] = json!(settings.diameter);
-            config["object_name"] = json!(settings.object_name);
-            if layer == PointLayer::InstanceSegmentation {
-                config["color_seed"] = json!(settings.color_seed);
-            }
+            let mut mesh_source = None;
             let mut oriented_mesh = None;
             if let (PointLayer::OrientedPoint, Some(Value::String(template))) =
                 (layer, a.params.get("mesh_source_path"))
             {
                 let rel = format_template(template, &inst.vars).map_err(invalid)?;
                 let key = join_key(&ctx.config.standardization.source_prefix, &rel);
-                let mesh_id = oriented_mesh_dir(&id);
-                config["mesh_source"] = json!(key);
+                mesh_source = Some(key.clone());
                 // A missing folder lists as not found: the file is absent either way.
                 let listed = match ctx.input.list_files(&key) {
                     Err(StorageError::NotFound { .. }) => Vec::new(),
@@ -102,11 +188,12 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
                 };
                 match listed.into_iter().find(|o| o.key == key) {
                     Some(object) => {
-                        config["oriented_mesh_output"] = json!(mesh_id);
-                        let data_scale_nm = voxel_spacing * 0.1;
-                        config["data_scale_nm"] = json!(data_scale_nm);
-                        sources.push(object.clone());
-                        oriented_mesh = Some((object, mesh_id, data_scale_nm));
+                        sources.push(object);
+                        oriented_mesh = Some(OrientedMesh {
+                            source: key,
+                            oriented_mesh_output: oriented_mesh_dir(&id),
+                            data_scale_nm: voxel_spacing * 0.1,
+                        });
                     }
                     // The reference warns and writes the points only.
                     None => tracing::warn!(
@@ -119,82 +206,35 @@ pub fn target(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<TargetSpec>,
             Encoding::Points {
                 layer,
                 settings,
+                mesh_source,
                 oriented_mesh,
             }
         }
         AnnotationShape::SegmentationMask
         | AnnotationShape::SemanticSegmentationMask
-        | AnnotationShape::InstanceSegmentationMask => {
-            let resolution_nm = voxel_spacing * 0.1;
-            config["resolution_nm"] = json!(resolution_nm);
-            Encoding::Segmentation { resolution_nm }
-        }
-        AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => {
-            let label = mesh_label(&prefix);
-            config["string_label"] = json!(label);
-            Encoding::Mesh { label }
-        }
+        | AnnotationShape::InstanceSegmentationMask => Encoding::Segmentation {
+            resolution_nm: voxel_spacing * 0.1,
+        },
+        AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => Encoding::Mesh {
+            string_label: mesh_label(&prefix),
+        },
         AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
             tracing::info!("no precompute for {shape} shape ({read})");
             return Ok(None);
         }
     };
     let deps = vec![planned.target_id()];
-    let out_key = id.clone();
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        // A source that wrote nothing (an invalid mask, a mesh group without the segment) has
-        // no visualization, as the reference drops the source.
-        if !io.output.exists(&read) {
-            return Ok(());
-        }
-        let what = PathBuf::from(io.output.describe(&read));
-        match &encoding {
-            Encoding::Points {
-                layer,
-                settings,
-                oriented_mesh,
-            } => {
-                let bytes = io.output.read(&read)?;
-                let records = parse_ndjson(&bytes, &what, *layer).map_err(invalid)?;
-                let dir = empty_stage_dir(io, &out_key)?;
-                encode_annotations(*layer, &records, settings, &what, &dir).map_err(invalid)?;
-                record_dir(io, &out_key, &dir)?;
-                if let Some((object, mesh_key, data_scale_nm)) = oriented_mesh {
-                    let glb = local_source_file(io, object)?;
-                    let points: Vec<mesh::OrientedPoint> = records
-                        .iter()
-                        .filter_map(|r| Some((r.location, r.rotation?)))
-                        .collect();
-                    let mesh_dir = empty_stage_dir(io, mesh_key)?;
-                    mesh::encode_oriented_mesh(&glb, &points, &mesh_dir, *data_scale_nm)
-                        .map_err(invalid)?;
-                    record_dir(io, mesh_key, &mesh_dir)?;
-                }
-            }
-            Encoding::Segmentation { resolution_nm } => {
-                let zarr = local_output_folder(io, &read)?;
-                let dir = empty_stage_dir(io, &out_key)?;
-                segmentation::encode_segmentation(&zarr, &dir, *resolution_nm).map_err(invalid)?;
-                record_dir(io, &out_key, &dir)?;
-            }
-            Encoding::Mesh { label } => {
-                let glb = local_output_file(io, &read)?;
-                let dir = empty_stage_dir(io, &out_key)?;
-                mesh::encode_glb_mesh(&glb, &dir, label).map_err(invalid)?;
-                record_dir(io, &out_key, &dir)?;
-            }
-        }
-        Ok(())
-    });
-    Ok(Some(TargetSpec {
-        id,
-        kind: EntityKind::AnnotationViz,
-        config,
-        sources,
-        deps,
-        action,
-        metadata: false,
-    }))
+    let params = AnnotationVizParams {
+        annotation: read,
+        shape,
+        output: id.clone(),
+        encoding,
+    };
+    Ok(Some(
+        Planned::new(id, EntityKind::AnnotationViz, params)
+            .sources(sources)
+            .deps(deps),
+    ))
 }
 
 /// The encoder settings of a point-like annotation from its config metadata, as the reference
@@ -352,6 +392,7 @@ fn local_source_file(io: &mut BuildIo<'_>, object: &ObjectInfo) -> Result<PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn mesh_labels_drop_two_suffixes_like_pathlib() {

@@ -22,17 +22,14 @@
 //! existing colour as it was; one that sorts before (a lower voxel spacing's folder, or an ID
 //! with more digits) shifts the colours after it, as the reference does.
 
-use super::TargetContext;
+use super::{PlanKind, TargetContext};
 use crate::formats::neuroglancer::state::{self, Scale, SegmentColors};
 use crate::formats::neuroglancer::{contrast, precompute_dir_name};
 use crate::storage::ObjectInfo;
-use crate::target::invalid;
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
 /// The portal's public file server: the default `--https-prefix`.
 pub const DEFAULT_HTTPS_PREFIX: &str = "https://files.cryoetdataportal.cziscience.com";
@@ -127,14 +124,34 @@ struct Tomogram {
     sources: Vec<ObjectInfo>,
 }
 
-/// The viz_config targets of every voxel spacing, given the other targets of the plan.
-///
-/// # Errors
-/// Listing OUTPUT; an existing tomogram or annotation JSON that cannot be read or parsed.
-pub fn targets(
+/// The Neuroglancer state of one tomogram.
+pub struct NeuroglancerState;
+
+impl Kind for NeuroglancerState {
+    type Params = StateParams;
+
+    fn build(p: &StateParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        p.build(io)
+    }
+}
+
+impl PlanKind for NeuroglancerState {
+    /// The states of every voxel spacing, given the other targets of the plan.
+    ///
+    /// # Errors
+    /// Listing OUTPUT; an existing tomogram or annotation JSON that cannot be read or parsed.
+    fn plan(
+        ctx: &TargetContext<'_>,
+        planned: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<NeuroglancerState>)>, BuildError> {
+        plan_states(ctx, planned)
+    }
+}
+
+fn plan_states(
     ctx: &TargetContext<'_>,
     planned: &[TargetSpec],
-) -> Result<Vec<TargetSpec>, BuildError> {
+) -> Result<Vec<(usize, Planned<NeuroglancerState>)>, BuildError> {
     let d = ctx.discovery;
     let planned_ids: HashMap<&str, &TargetSpec> =
         planned.iter().map(|t| (t.id.as_str(), t)).collect();
@@ -160,15 +177,18 @@ pub fn targets(
         let tomograms = tomograms_of(ctx, vs_idx, &run, listing, &run_dir, &vs_inst.name)?;
         let jsons = annotation_jsons(ctx, planned, listing, &run_dir)?;
         for t in tomograms {
-            out.push(state_target(
-                ctx,
-                vs_idx,
-                &run,
-                &run_dir,
-                &t,
-                &jsons,
-                listing,
-                &planned_ids,
+            out.push((
+                idx,
+                state_target(
+                    ctx,
+                    vs_idx,
+                    &run,
+                    &run_dir,
+                    &t,
+                    &jsons,
+                    listing,
+                    &planned_ids,
+                ),
             ));
         }
     }
@@ -327,7 +347,7 @@ fn state_target(
     jsons: &[AnnotationJson],
     listing: &RunListing,
     planned_ids: &HashMap<&str, &TargetSpec>,
-) -> TargetSpec {
+) -> Planned<NeuroglancerState> {
     let d = ctx.discovery;
     let vs_inst = &d.instances[vs_idx];
     let vs_dir = vs_inst.output_dir.clone();
@@ -430,56 +450,46 @@ fn state_target(
     deps.dedup();
     let dep_value = super::containers::deposition_name_value(ctx, vs_idx);
     let vs: f64 = vs_inst.name.parse().unwrap_or(0.0);
-    let config = json!({
-        "tomogram": tomo.id,
-        "run": run,
-        "voxel_spacing": vs,
-        "alignment_metadata_path": tomo.alignment,
-        "https_prefix": ctx.https_prefix,
-        "output": key,
-        "annotation_jsons": read_jsons,
-        "layers": layers,
-        "deposition_id_default": dep_value,
-    });
-    let job = StateJob {
-        key,
+    let params = StateParams {
+        tomogram: tomo.id.clone(),
         run: run.to_string(),
-        zarr: format!("{tomo_dir}/{run}.zarr"),
-        mrc: format!("{tomo_dir}/{run}.mrc"),
         vs,
-        run_dir: run_dir.to_string(),
+        alignment_metadata_path: tomo.alignment.clone(),
         https_prefix: ctx.https_prefix.to_string(),
+        key: key.clone(),
         jsons: read_jsons,
         layers,
         dep_value,
+        zarr: format!("{tomo_dir}/{run}.zarr"),
+        mrc: format!("{tomo_dir}/{run}.mrc"),
+        run_dir: run_dir.to_string(),
     };
-    let action = Arc::new(move |io: &mut BuildIo<'_>| job.build(io));
-    TargetSpec {
-        id: format!(
-            "{vs_dir}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
-            tomo.id
-        ),
-        kind: EntityKind::VizConfig,
-        config,
-        sources,
-        deps,
-        action,
-        metadata: false,
-    }
+    Planned::new(key, EntityKind::VizConfig, params)
+        .sources(sources)
+        .deps(deps)
 }
 
-/// Everything a state's build step needs.
-struct StateJob {
-    key: String,
+/// What a state's build step reads.
+#[derive(serde::Serialize)]
+pub struct StateParams {
+    tomogram: String,
     run: String,
+    #[serde(rename = "voxel_spacing")]
+    vs: f64,
+    alignment_metadata_path: String,
+    https_prefix: String,
+    #[serde(rename = "output")]
+    key: String,
+    /// The annotation JSONs read, planned or already in OUTPUT.
+    #[serde(rename = "annotation_jsons")]
+    jsons: Vec<String>,
+    /// Per annotation JSON, its layer-making files and where their precompute may be.
+    layers: BTreeMap<String, Vec<PlannedLayer>>,
+    #[serde(rename = "deposition_id_default")]
+    dep_value: Value,
     zarr: String,
     mrc: String,
-    vs: f64,
     run_dir: String,
-    https_prefix: String,
-    jsons: Vec<String>,
-    layers: BTreeMap<String, Vec<PlannedLayer>>,
-    dep_value: Value,
 }
 
 /// `(voxel spacing × 1e-10,) × 3`.
@@ -487,7 +497,7 @@ fn scale_m(vs: f64) -> Scale {
     [vs * 1e-10; 3]
 }
 
-impl StateJob {
+impl StateParams {
     fn build(&self, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
         let name = io.output.describe(&self.mrc);
         let src = io.output.open_ranged_unchecked(&self.mrc)?;

@@ -12,16 +12,13 @@
 //! and its children only when the converted outputs differ (their digests are keyed).
 
 use super::files::{ctf_format, output_key, run_mdoc, run_name};
-use super::{Instance, TargetContext};
+use super::{Instance, PlanKind, TargetContext, VolumeFormats};
 use crate::formats::omezarr;
 use crate::storage::ObjectInfo;
-use crate::target::invalid;
-use crate::target::TargetSpec;
-use crate::target::{BuildError, BuildIo};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::volume::{self, KeySlab, VolumeKind, VolumeOptions, VolumeSource, Zyx};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// Output keys of a volume instance: (folder, file prefix, zarr key, mrc key).
 struct VolumePaths {
@@ -43,76 +40,6 @@ impl VolumePaths {
     }
 }
 
-/// The targets of a tomogram instance: volume, metadata, key images.
-///
-/// # Errors
-/// Listing errors while fingerprinting the source.
-pub fn tomogram_targets(
-    ctx: &TargetContext<'_>,
-    idx: usize,
-) -> Result<Vec<TargetSpec>, BuildError> {
-    let d = ctx.discovery;
-    let inst = &d.instances[idx];
-    let run = run_name(ctx, idx);
-    let paths = VolumePaths::of(inst, &run);
-    let vs_inst = &d.instances[inst.parent.expect("tomograms live under a voxel spacing")];
-    let vs: f64 = vs_inst.name.parse().map_err(invalid)?;
-    let volume = volume_target(ctx, inst, &paths, VolumeKind::Tomogram, Some(vs))?;
-
-    let images_dir = format!("{}/Images/{}", vs_inst.output_dir, inst.id.unwrap_or(0));
-    let key_photo = |name: &str| format!("{images_dir}/key-photo-{name}.png");
-    let alignment = tomogram_alignment_path(d, idx);
-    let neuroglancer = format!(
-        "{}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
-        vs_inst.output_dir,
-        inst.id.unwrap_or(0)
-    );
-    let mut metadata = inst.metadata.clone();
-    if let Some(status) = metadata.get("fiducial_alignment_status") {
-        let normal = crate::metadata::normalize_fiducial_alignment_status(status).map_err(|e| {
-            invalid(format!(
-                "tomogram {}: metadata.fiducial_alignment_status: {e}",
-                inst.name
-            ))
-        })?;
-        metadata.insert("fiducial_alignment_status".into(), normal);
-    }
-    let fixed = json!({
-        "run_name": run,
-        "key_photo": {"snapshot": key_photo("snapshot"), "thumbnail": key_photo("thumbnail")},
-        "voxel_spacing": vs,
-        "alignment_metadata_path": alignment,
-        "neuroglancer_config_path": neuroglancer,
-    });
-    let meta = metadata_target(
-        ctx,
-        idx,
-        &paths,
-        "tomogram_metadata.json",
-        metadata,
-        fixed,
-        vec![volume.id.clone()],
-        |_, _| Ok(Map::new()),
-    )?;
-
-    let overlays = super::annotations::key_image_overlays(ctx, idx);
-    let mut images = key_images_target(&paths, &images_dir, &volume.id, inst, overlays);
-    if !ctx.volume_formats.mrc {
-        // The key images read MRCs this build does not write: the ones already in OUTPUT.
-        let mut read = vec![paths.mrc.clone()];
-        if let Some(overlays) = images.config.get("overlays").and_then(Value::as_array) {
-            read.extend(
-                overlays
-                    .iter()
-                    .filter(|o| o["kind"] == "mask")
-                    .filter_map(|o| o["read"].as_str().map(String::from)),
-            );
-        }
-        images.config["mrc_from_destination"] = destination_fingerprints(ctx, &read)?;
-    }
-    Ok(vec![volume, meta, images])
-}
-
 /// The `alignment_metadata_path` a tomogram's metadata gets: its config's, else the run's
 /// first alignment's.
 pub(crate) fn tomogram_alignment_path(d: &super::Discovery, idx: usize) -> Option<String> {
@@ -122,109 +49,6 @@ pub(crate) fn tomogram_alignment_path(d: &super::Discovery, idx: usize) -> Optio
         .and_then(Value::as_str)
         .map(String::from)
         .or_else(|| d.run_alignment_path(idx))
-}
-
-/// The targets of a tilt-series instance: volume and metadata.
-///
-/// # Errors
-/// Listing errors while fingerprinting the source; a `pixel_spacing` that is not a number.
-pub fn tiltseries_targets(
-    ctx: &TargetContext<'_>,
-    idx: usize,
-) -> Result<Vec<TargetSpec>, BuildError> {
-    let d = ctx.discovery;
-    let inst = &d.instances[idx];
-    let run = run_name(ctx, idx);
-    let run_idx = d
-        .ancestor_index(idx, EntityKind::Run)
-        .expect("tilt series live under a run");
-    let paths = VolumePaths::of(inst, &run);
-    let pixel_spacing = match inst.metadata.get("pixel_spacing") {
-        Some(v) if crate::metadata::is_truthy(v) => Some(v.as_f64().ok_or_else(|| {
-            invalid(format!(
-                "tilt series {}: metadata.pixel_spacing is {v}, expected a number",
-                inst.name
-            ))
-        })?),
-        _ => None,
-    };
-    let volume = volume_target(ctx, inst, &paths, VolumeKind::TiltSeries, pixel_spacing)?;
-
-    // Frames: the number of frame files of the run (a `default` frames entry counts as one).
-    let frames_count: usize = d
-        .children(run_idx, EntityKind::Frame)
-        .map(|(_, f)| f.file_paths.len().max(usize::from(f.name == "default")))
-        .sum();
-    // As the reference: per-section parameters need a rawtilt source ending in `.rawtlt`, and
-    // read the `{run}.rawtlt` copy (which holds the last rawtilt's bytes).
-    let rawtlt = d
-        .children(idx, EntityKind::Rawtilt)
-        .any(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
-        .then(|| super::files::tiltseries_rawtlt(d, idx).map(|(_, key)| key))
-        .flatten();
-    let ctf = d
-        .children(idx, EntityKind::Ctf)
-        .next()
-        .and_then(|(i, c)| Some((output_key(d, i)?, ctf_format(c).to_string())));
-    let mdoc = run_mdoc(d, run_idx).map(|(_, key)| key);
-    let mut deps = vec![volume.id.clone()];
-    deps.extend(rawtlt.iter().cloned());
-    deps.extend(mdoc.iter().cloned());
-    deps.extend(ctf.iter().map(|(k, _)| k.clone()));
-    let fixed = json!({"run_name": run, "frames_count": frames_count});
-    let name = inst.name.clone();
-    let meta = metadata_target(
-        ctx,
-        idx,
-        &paths,
-        "tiltseries_metadata.json",
-        inst.metadata.clone(),
-        fixed,
-        deps,
-        move |io, level0_spacing| {
-            let missing = |what: &str| {
-                invalid(format!(
-                    "tilt series {name}: per-section parameters need {what}, but none was found"
-                ))
-            };
-            let rawtlt = rawtlt
-                .clone()
-                .ok_or_else(|| missing("a rawtilt source ending in .rawtlt"))?;
-            let mdoc_key = mdoc
-                .clone()
-                .ok_or_else(|| missing("a collection_metadata (mdoc) source"))?;
-            let text = |key: &str| io.read_output_text(key);
-            let angles =
-                crate::formats::tilts::parse_angles(&text(&rawtlt)?, &rawtlt).map_err(invalid)?;
-            let mdoc_doc =
-                crate::formats::mdoc::parse_mdoc(&text(&mdoc_key)?, &mdoc_key).map_err(invalid)?;
-            let ctf_rows = match &ctf {
-                Some((key, format)) => Some(
-                    crate::formats::ctf::parse_ctf(format, &text(key)?, key).map_err(invalid)?,
-                ),
-                None => None,
-            };
-            let psp = crate::formats::frames::per_section_parameters(
-                &angles,
-                &mdoc_doc,
-                ctf_rows.as_deref(),
-            )
-            .map_err(invalid)?;
-            let mut extra = Map::new();
-            extra.insert(
-                "pixel_spacing".into(),
-                json!(pixel_spacing.unwrap_or(level0_spacing)),
-            );
-            extra.insert("per_section_parameter".into(), Value::Array(psp));
-            extra.insert("raw_tlt_path".into(), json!(rawtlt));
-            extra.insert(
-                "ctf_path".into(),
-                json!(ctf.as_ref().map(|(k, _)| k.clone())),
-            );
-            Ok(extra)
-        },
-    )?;
-    Ok(vec![volume, meta])
 }
 
 /// A volume source opened for reading: an MRC by ranged reads (checked against its listing),
@@ -280,70 +104,6 @@ impl SourceVolume {
             SourceVolume::Zarr(storage) => VolumeSource::OmeZarr(storage.clone()),
         }
     }
-}
-
-/// The conversion target of a volume source into `{run}.zarr` and `{run}.mrc`.
-fn volume_target(
-    ctx: &TargetContext<'_>,
-    inst: &Instance,
-    paths: &VolumePaths,
-    kind: VolumeKind,
-    voxel_spacing: Option<f64>,
-) -> Result<TargetSpec, BuildError> {
-    let src_key = inst
-        .path
-        .clone()
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| invalid(format!("{} {} has no source volume", inst.kind, inst.name)))?;
-    let sources = ctx.input.list_files(&src_key)?;
-    let is_zarr = inst.is_dir || src_key.contains(".zarr");
-    let formats = ctx.volume_formats;
-    // The files written are the key's `outputs`: a build without one of them keys differently.
-    let written: Vec<&String> = [(formats.zarr, &paths.zarr), (formats.mrc, &paths.mrc)]
-        .into_iter()
-        .filter_map(|(on, k)| on.then_some(k))
-        .collect();
-    let config = json!({
-        "source": src_key,
-        "kind": format!("{kind:?}"),
-        "voxel_spacing": voxel_spacing,
-        "outputs": written,
-        "writer_version": volume::WRITER_VERSION,
-    });
-    let (zarr_key, mrc_key) = (paths.zarr.clone(), paths.mrc.clone());
-    let stem = paths
-        .prefix
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let object: Option<ObjectInfo> = sources.iter().find(|o| o.key == src_key).cloned();
-    let listed = sources.clone();
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let name = io.input.describe(&src_key);
-        let mut opts = VolumeOptions::new(stem.clone());
-        opts.voxel_spacing = voxel_spacing;
-        opts.write_mrc = formats.mrc;
-        opts.write_zarr = formats.zarr;
-        let scratch = io.scratch()?;
-        let opened = SourceVolume::open(io, &src_key, object.as_ref(), is_zarr, &listed)?;
-        let outputs =
-            volume::standardize(&opened.source(), &name, kind, &opts, &scratch).map_err(invalid)?;
-        let keys = (
-            formats.zarr.then_some(zarr_key.as_str()),
-            formats.mrc.then_some(mrc_key.as_str()),
-        );
-        record_volume_outputs(io, &outputs, &stem, keys, &name, &scratch)
-    });
-    Ok(TargetSpec {
-        id: paths.prefix.clone(),
-        kind: inst.kind,
-        config,
-        sources,
-        deps: Vec::new(),
-        metadata: false,
-        action,
-    })
 }
 
 /// Records the `{stem}.zarr` folder and `{stem}.mrc` file a volume conversion wrote in
@@ -408,11 +168,13 @@ pub(crate) fn tomogram_source(d: &super::Discovery, t: &Instance) -> Option<(Str
 
 /// What a tomogram's header is read from: its source (an MRC, or an OME-Zarr folder) and the
 /// listed objects that reading the header needs, which are the inputs a key must name.
-#[derive(Debug, Clone)]
-pub(crate) struct TomogramHeaderSource {
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TomogramHeaderSource {
     pub key: String,
     pub is_zarr: bool,
     /// The MRC itself, or the zarr's metadata files (`.zattrs`, `.zarray`, `zarr.json`, …).
+    /// They are among the sources of the target that reads them, so already in its key.
+    #[serde(skip)]
     pub objects: Vec<ObjectInfo>,
     /// The tomogram's voxel spacing (its parent's name).
     pub voxel_spacing: f64,
@@ -560,41 +322,168 @@ fn read_written_volume(io: &BuildIo<'_>, zarr: &str) -> Result<WrittenVolume, Bu
     })
 }
 
-/// The metadata JSON of a volume: config metadata + `scales`, `size`, `omezarr_dir`, `mrc_file`
-/// read back from the written zarr, then `fixed` (known when planning) and `extra` (computed
-/// when building from the written zarr's level-0 spacing), in that key order.
-#[allow(clippy::too_many_arguments)]
-fn metadata_target(
-    ctx: &TargetContext<'_>,
-    idx: usize,
-    paths: &VolumePaths,
-    file: &str,
-    metadata: Map<String, Value>,
-    fixed: Value,
-    deps: Vec<String>,
-    extra: impl Fn(&BuildIo<'_>, f64) -> Result<Map<String, Value>, BuildError> + Send + Sync + 'static,
-) -> Result<TargetSpec, BuildError> {
-    let inst = &ctx.discovery.instances[idx];
-    let dep_value = super::containers::deposition_name_value(ctx, idx);
-    let key = format!("{}/{file}", paths.dir);
-    let config = json!({
-        "name": inst.name,
-        "metadata": metadata,
-        "finder": inst.finder,
-        "output": key,
-        "fields": fixed,
-        "deposition_id_default": dep_value,
-    });
-    let mut config = config;
-    let from_destination = !ctx.volume_formats.zarr;
-    if from_destination {
-        // `--no-write-zarr`: the metadata reads the zarr already in OUTPUT (spec §1).
-        config["zarr_from_destination"] = destination_zarr_fingerprints(ctx, &paths.zarr)?;
+/// The conversion of a tomogram or tilt-series source into `{run}.zarr` and `{run}.mrc`.
+pub struct Volume;
+
+/// What a volume conversion reads.
+#[derive(serde::Serialize)]
+pub struct VolumeParams {
+    /// The source volume (an MRC, or an OME-Zarr folder), among the target's sources.
+    source: String,
+    kind: VolumeKind,
+    voxel_spacing: Option<f64>,
+    /// The files written (a build without one of them keys differently).
+    outputs: Vec<String>,
+    writer_version: u32,
+    is_zarr: bool,
+    /// `{run}`: the written files' stem.
+    stem: String,
+    zarr: String,
+    mrc: String,
+    formats: VolumeFormats,
+}
+
+impl Kind for Volume {
+    type Params = VolumeParams;
+
+    fn build(p: &VolumeParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let name = io.input.describe(&p.source);
+        let mut opts = VolumeOptions::new(p.stem.clone());
+        opts.voxel_spacing = p.voxel_spacing;
+        opts.write_mrc = p.formats.mrc;
+        opts.write_zarr = p.formats.zarr;
+        let scratch = io.scratch()?;
+        let object = io.source(&p.source).ok();
+        let listed: Vec<ObjectInfo> = io.sources_under(&p.source).cloned().collect();
+        let opened = SourceVolume::open(io, &p.source, object, p.is_zarr, &listed)?;
+        let outputs = volume::standardize(&opened.source(), &name, p.kind, &opts, &scratch)
+            .map_err(invalid)?;
+        let keys = (
+            p.formats.zarr.then_some(p.zarr.as_str()),
+            p.formats.mrc.then_some(p.mrc.as_str()),
+        );
+        record_volume_outputs(io, &outputs, &p.stem, keys, &name, &scratch)
     }
-    let (zarr, mrc) = (paths.zarr.clone(), paths.mrc.clone());
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let written = read_written_volume(io, &zarr).map_err(|e| {
-            if from_destination {
+}
+
+impl PlanKind for Volume {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<Volume>)>, BuildError> {
+        use EntityKind::{Tiltseries, Tomogram};
+        ctx.each_instance(&[Tomogram, Tiltseries], |idx| {
+            let inst = &ctx.discovery.instances[idx];
+            let paths = VolumePaths::of(inst, &run_name(ctx, idx));
+            let (kind, spacing) = match inst.kind {
+                Tomogram => (VolumeKind::Tomogram, Some(tomogram_spacing(ctx, idx)?)),
+                _ => (VolumeKind::TiltSeries, tiltseries_pixel_spacing(inst)?),
+            };
+            Ok(vec![plan_volume(ctx, inst, &paths, kind, spacing)?])
+        })
+    }
+}
+
+/// A tomogram's voxel spacing: its parent's name.
+fn tomogram_spacing(ctx: &TargetContext<'_>, idx: usize) -> Result<f64, BuildError> {
+    let d = ctx.discovery;
+    let vs = &d.instances[d.instances[idx]
+        .parent
+        .expect("tomograms live under a voxel spacing")];
+    vs.name.parse().map_err(invalid)
+}
+
+/// A tilt series' configured `pixel_spacing`, when set.
+fn tiltseries_pixel_spacing(inst: &Instance) -> Result<Option<f64>, BuildError> {
+    Ok(match inst.metadata.get("pixel_spacing") {
+        Some(v) if crate::metadata::is_truthy(v) => Some(v.as_f64().ok_or_else(|| {
+            invalid(format!(
+                "tilt series {}: metadata.pixel_spacing is {v}, expected a number",
+                inst.name
+            ))
+        })?),
+        _ => None,
+    })
+}
+
+fn plan_volume(
+    ctx: &TargetContext<'_>,
+    inst: &Instance,
+    paths: &VolumePaths,
+    kind: VolumeKind,
+    voxel_spacing: Option<f64>,
+) -> Result<Planned<Volume>, BuildError> {
+    let src_key = inst
+        .path
+        .clone()
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| invalid(format!("{} {} has no source volume", inst.kind, inst.name)))?;
+    let sources = ctx.input.list_files(&src_key)?;
+    let formats = ctx.volume_formats;
+    let outputs = [(formats.zarr, &paths.zarr), (formats.mrc, &paths.mrc)]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, k)| k.clone())
+        .collect();
+    let params = VolumeParams {
+        is_zarr: inst.is_dir || src_key.contains(".zarr"),
+        source: src_key,
+        kind,
+        voxel_spacing,
+        outputs,
+        writer_version: volume::WRITER_VERSION,
+        stem: paths
+            .prefix
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        zarr: paths.zarr.clone(),
+        mrc: paths.mrc.clone(),
+        formats,
+    };
+    Ok(Planned::new(paths.prefix.clone(), inst.kind, params).sources(sources))
+}
+
+/// The metadata JSON of a tomogram or tilt series, read back from its written zarr.
+pub struct VolumeMetadata;
+
+/// What a volume's metadata reads.
+#[derive(serde::Serialize)]
+pub struct VolumeMetadataParams {
+    name: String,
+    metadata: Map<String, Value>,
+    finder: Value,
+    output: String,
+    /// Fields known when planning, written after those read back from the zarr.
+    fields: Map<String, Value>,
+    deposition_id_default: Value,
+    /// `--no-write-zarr`: the fingerprints of the zarr already in OUTPUT that it reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zarr_from_destination: Option<Value>,
+    zarr: String,
+    mrc: String,
+    /// A tilt series' per-section inputs (parents' outputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tiltseries: Option<TiltSeriesInputs>,
+}
+
+/// What a tilt series' metadata reads besides its zarr: the copied rawtlt, mdoc and CTF.
+#[derive(serde::Serialize)]
+pub struct TiltSeriesInputs {
+    rawtlt: Option<String>,
+    mdoc: Option<String>,
+    /// The CTF copy and its format.
+    ctf: Option<(String, String)>,
+    pixel_spacing: Option<f64>,
+}
+
+impl Kind for VolumeMetadata {
+    type Params = VolumeMetadataParams;
+
+    fn build(p: &VolumeMetadataParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        let written = read_written_volume(io, &p.zarr).map_err(|e| {
+            if p.zarr_from_destination.is_some() {
                 invalid(format!(
                     "{e} (with --no-write-zarr the metadata reads the zarr already in OUTPUT)"
                 ))
@@ -605,62 +494,251 @@ fn metadata_target(
         let mut doc = Map::new();
         doc.insert("scales".into(), json!(written.scales));
         doc.insert("size".into(), json!(written.scales.first()));
-        doc.insert("omezarr_dir".into(), json!(zarr));
-        doc.insert("mrc_file".into(), json!(mrc));
-        if let Value::Object(f) = &fixed {
-            doc.extend(f.clone());
+        doc.insert("omezarr_dir".into(), json!(p.zarr));
+        doc.insert("mrc_file".into(), json!(p.mrc));
+        doc.extend(p.fields.clone());
+        if let Some(ts) = &p.tiltseries {
+            doc.extend(tiltseries_fields(io, &p.name, ts, written.level0_spacing)?);
         }
-        doc.extend(extra(io, written.level0_spacing)?);
-        io.write_metadata(&key, &metadata, Value::Object(doc), &dep_value)
+        io.write_metadata(
+            &p.output,
+            &p.metadata,
+            Value::Object(doc),
+            &p.deposition_id_default,
+        )
+    }
+}
+
+/// A tilt series' `pixel_spacing`, per-section parameters and copied-file paths.
+fn tiltseries_fields(
+    io: &BuildIo<'_>,
+    name: &str,
+    ts: &TiltSeriesInputs,
+    level0_spacing: f64,
+) -> Result<Map<String, Value>, BuildError> {
+    let missing = |what: &str| {
+        invalid(format!(
+            "tilt series {name}: per-section parameters need {what}, but none was found"
+        ))
+    };
+    let rawtlt =
+        (ts.rawtlt.as_ref()).ok_or_else(|| missing("a rawtilt source ending in .rawtlt"))?;
+    let mdoc_key =
+        (ts.mdoc.as_ref()).ok_or_else(|| missing("a collection_metadata (mdoc) source"))?;
+    let text = |key: &str| io.read_output_text(key);
+    let angles = crate::formats::tilts::parse_angles(&text(rawtlt)?, rawtlt).map_err(invalid)?;
+    let mdoc_doc = crate::formats::mdoc::parse_mdoc(&text(mdoc_key)?, mdoc_key).map_err(invalid)?;
+    let ctf_rows = match &ts.ctf {
+        Some((key, format)) => {
+            Some(crate::formats::ctf::parse_ctf(format, &text(key)?, key).map_err(invalid)?)
+        }
+        None => None,
+    };
+    let psp =
+        crate::formats::frames::per_section_parameters(&angles, &mdoc_doc, ctf_rows.as_deref())
+            .map_err(invalid)?;
+    let mut extra = Map::new();
+    extra.insert(
+        "pixel_spacing".into(),
+        json!(ts.pixel_spacing.unwrap_or(level0_spacing)),
+    );
+    extra.insert("per_section_parameter".into(), Value::Array(psp));
+    extra.insert("raw_tlt_path".into(), json!(rawtlt));
+    extra.insert(
+        "ctf_path".into(),
+        json!(ts.ctf.as_ref().map(|(k, _)| k.clone())),
+    );
+    Ok(extra)
+}
+
+impl PlanKind for VolumeMetadata {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<VolumeMetadata>)>, BuildError> {
+        use EntityKind::{Tiltseries, Tomogram};
+        ctx.each_instance(&[Tomogram, Tiltseries], |idx| {
+            Ok(vec![match ctx.discovery.instances[idx].kind {
+                Tomogram => plan_tomogram_metadata(ctx, idx)?,
+                _ => plan_tiltseries_metadata(ctx, idx)?,
+            }])
+        })
+    }
+}
+
+fn plan_tomogram_metadata(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Planned<VolumeMetadata>, BuildError> {
+    let d = ctx.discovery;
+    let inst = &d.instances[idx];
+    let run = run_name(ctx, idx);
+    let vs_inst = &d.instances[inst.parent.expect("tomograms live under a voxel spacing")];
+    let vs = tomogram_spacing(ctx, idx)?;
+    let images_dir = key_images_dir(ctx, idx);
+    let key_photo = |name: &str| format!("{images_dir}/key-photo-{name}.png");
+    let neuroglancer = format!(
+        "{}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
+        vs_inst.output_dir,
+        inst.id.unwrap_or(0)
+    );
+    let mut metadata = inst.metadata.clone();
+    if let Some(status) = metadata.get("fiducial_alignment_status") {
+        let normal = crate::metadata::normalize_fiducial_alignment_status(status).map_err(|e| {
+            invalid(format!(
+                "tomogram {}: metadata.fiducial_alignment_status: {e}",
+                inst.name
+            ))
+        })?;
+        metadata.insert("fiducial_alignment_status".into(), normal);
+    }
+    let fields = json!({
+        "run_name": run,
+        "key_photo": {"snapshot": key_photo("snapshot"), "thumbnail": key_photo("thumbnail")},
+        "voxel_spacing": vs,
+        "alignment_metadata_path": tomogram_alignment_path(d, idx),
+        "neuroglancer_config_path": neuroglancer,
     });
-    Ok(TargetSpec {
-        id: paths.dir.clone(),
-        kind: inst.kind,
-        config,
-        sources: Vec::new(),
-        deps,
-        metadata: true,
-        action,
-    })
+    let paths = VolumePaths::of(inst, &run);
+    let deps = vec![paths.prefix.clone()];
+    plan_metadata(
+        ctx,
+        idx,
+        &paths,
+        "tomogram_metadata.json",
+        metadata,
+        fields,
+        None,
+    )
+    .map(|p| p.deps(deps))
+}
+
+fn plan_tiltseries_metadata(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Planned<VolumeMetadata>, BuildError> {
+    let d = ctx.discovery;
+    let inst = &d.instances[idx];
+    let run = run_name(ctx, idx);
+    let run_idx = d
+        .ancestor_index(idx, EntityKind::Run)
+        .expect("tilt series live under a run");
+    let paths = VolumePaths::of(inst, &run);
+    // Frames: the number of frame files of the run (a `default` frames entry counts as one).
+    let frames_count: usize = d
+        .children(run_idx, EntityKind::Frame)
+        .map(|(_, f)| f.file_paths.len().max(usize::from(f.name == "default")))
+        .sum();
+    // As the reference: per-section parameters need a rawtilt source ending in `.rawtlt`, and
+    // read the `{run}.rawtlt` copy (which holds the last rawtilt's bytes).
+    let rawtlt = d
+        .children(idx, EntityKind::Rawtilt)
+        .any(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
+        .then(|| super::files::tiltseries_rawtlt(d, idx).map(|(_, key)| key))
+        .flatten();
+    let ctf = d
+        .children(idx, EntityKind::Ctf)
+        .next()
+        .and_then(|(i, c)| Some((output_key(d, i)?, ctf_format(c).to_string())));
+    let mdoc = run_mdoc(d, run_idx).map(|(_, key)| key);
+    let mut deps = vec![paths.prefix.clone()];
+    deps.extend(rawtlt.iter().cloned());
+    deps.extend(mdoc.iter().cloned());
+    deps.extend(ctf.iter().map(|(k, _)| k.clone()));
+    let fields = json!({"run_name": run, "frames_count": frames_count});
+    let inputs = TiltSeriesInputs {
+        rawtlt,
+        mdoc,
+        ctf,
+        pixel_spacing: tiltseries_pixel_spacing(inst)?,
+    };
+    let metadata = inst.metadata.clone();
+    plan_metadata(
+        ctx,
+        idx,
+        &paths,
+        "tiltseries_metadata.json",
+        metadata,
+        fields,
+        Some(inputs),
+    )
+    .map(|p| p.deps(deps))
+}
+
+/// The metadata JSON of a volume: config metadata + `scales`, `size`, `omezarr_dir`, `mrc_file`
+/// read back from the written zarr, then `fields` (known when planning) and, for tilt series,
+/// the per-section fields, in that key order.
+fn plan_metadata(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+    paths: &VolumePaths,
+    file: &str,
+    metadata: Map<String, Value>,
+    fields: Value,
+    tiltseries: Option<TiltSeriesInputs>,
+) -> Result<Planned<VolumeMetadata>, BuildError> {
+    let inst = &ctx.discovery.instances[idx];
+    // `--no-write-zarr`: the metadata reads the zarr already in OUTPUT (spec §1).
+    let zarr_from_destination = match ctx.volume_formats.zarr {
+        true => None,
+        false => Some(destination_zarr_fingerprints(ctx, &paths.zarr)?),
+    };
+    let Value::Object(fields) = fields else {
+        unreachable!("fields are built as a JSON object")
+    };
+    let params = VolumeMetadataParams {
+        name: inst.name.clone(),
+        metadata,
+        finder: inst.finder.clone(),
+        output: format!("{}/{file}", paths.dir),
+        fields,
+        deposition_id_default: super::containers::deposition_name_value(ctx, idx),
+        zarr_from_destination,
+        zarr: paths.zarr.clone(),
+        mrc: paths.mrc.clone(),
+        tiltseries,
+    };
+    Ok(Planned::new(paths.dir.clone(), inst.kind, params).metadata_only())
+}
+
+/// `{vs}/Images/{tomogram id}`: where a tomogram's key images go (their target's id).
+fn key_images_dir(ctx: &TargetContext<'_>, idx: usize) -> String {
+    let d = ctx.discovery;
+    let inst = &d.instances[idx];
+    let vs_inst = &d.instances[inst.parent.expect("tomograms live under a voxel spacing")];
+    format!("{}/Images/{}", vs_inst.output_dir, inst.id.unwrap_or(0))
 }
 
 /// The four key images of a tomogram, from the 40 central sections of its written MRC (the
 /// same values as level 0 of its zarr, which the reference reads, without decompressing
 /// whole 256-deep chunks), with the overlays of its visualization-default masks and points
 /// (spec §9 step 2). Those annotation targets are dependencies, and their colours are part of
-/// the config: other annotations' data never rebuild the key images.
-fn key_images_target(
-    paths: &VolumePaths,
-    images_dir: &str,
-    volume_id: &str,
-    inst: &Instance,
+/// the params: other annotations' data never rebuild the key images.
+pub struct KeyImages;
+
+/// What a tomogram's key images read.
+#[derive(serde::Serialize)]
+pub struct KeyImagesParams {
+    tomogram: String,
+    mrc: String,
+    output: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     overlays: Vec<super::annotations::KeyOverlay>,
-) -> TargetSpec {
-    use crate::volume::key_image::Overlay;
-    let mrc = paths.mrc.clone();
-    let dir = images_dir.to_string();
-    let mut config = json!({"tomogram": inst.name, "mrc": mrc, "output": dir});
-    if !overlays.is_empty() {
-        config["overlays"] = overlays
-            .iter()
-            .map(|o| {
-                json!({
-                    "kind": if o.is_mask { "mask" } else { "points" },
-                    "read": o.read,
-                    "color": format!("#{:02x}{:02x}{:02x}", o.color[0], o.color[1], o.color[2]),
-                })
-            })
-            .collect();
-    }
-    let mut deps = vec![volume_id.to_string()];
-    deps.extend(overlays.iter().map(|o| o.dep.clone()));
-    let out_dir = dir.clone();
-    let action = Arc::new(move |io: &mut BuildIo<'_>| {
-        let name = io.output.describe(&mrc);
-        let src = io.output.open_ranged_unchecked(&mrc)?;
+    /// `--no-write-mrc`: fingerprints of the MRCs already in OUTPUT that it reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mrc_from_destination: Option<Value>,
+}
+
+impl Kind for KeyImages {
+    type Params = KeyImagesParams;
+
+    fn build(p: &KeyImagesParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
+        use crate::volume::key_image::Overlay;
+        let name = io.output.describe(&p.mrc);
+        let src = io.output.open_ranged_unchecked(&p.mrc)?;
         let slab = KeySlab::from_mrc(&src, &name).map_err(invalid)?;
         let mut drawn = Vec::new();
-        for o in &overlays {
+        for o in &p.overlays {
             // A source that wrote nothing (an invalid mask) is skipped, as the reference does.
             if !io.output.exists(&o.read) {
                 continue;
@@ -698,17 +776,48 @@ fn key_images_target(
         let images = volume::key_image::render_key_images_with(&slab, &drawn, slab.bounds(), &name)
             .map_err(invalid)?;
         for (which, png) in images {
-            io.write_bytes(&format!("{out_dir}/{}", which.file_name()), &png)?;
+            io.write_bytes(&format!("{}/{}", p.output, which.file_name()), &png)?;
         }
         Ok(())
-    });
-    TargetSpec {
-        id: dir,
-        kind: EntityKind::KeyImage,
-        config,
-        sources: Vec::new(),
-        deps,
-        metadata: false,
-        action,
+    }
+}
+
+impl PlanKind for KeyImages {
+    fn plan(
+        ctx: &TargetContext<'_>,
+        _earlier: &[TargetSpec],
+    ) -> Result<Vec<(usize, Planned<KeyImages>)>, BuildError> {
+        ctx.each_instance(&[EntityKind::Tomogram], |idx| {
+            let inst = &ctx.discovery.instances[idx];
+            let paths = VolumePaths::of(inst, &run_name(ctx, idx));
+            let overlays = super::annotations::key_image_overlays(ctx, idx);
+            let mut deps = vec![paths.prefix.clone()];
+            deps.extend(overlays.iter().map(|o| o.dep.clone()));
+            let mrc_from_destination = if ctx.volume_formats.mrc {
+                None
+            } else {
+                // The key images read MRCs this build does not write: the ones already in
+                // OUTPUT.
+                let mut read = vec![paths.mrc.clone()];
+                read.extend(
+                    overlays
+                        .iter()
+                        .filter(|o| o.is_mask)
+                        .map(|o| o.read.clone()),
+                );
+                Some(destination_fingerprints(ctx, &read)?)
+            };
+            let dir = key_images_dir(ctx, idx);
+            let params = KeyImagesParams {
+                tomogram: inst.name.clone(),
+                mrc: paths.mrc.clone(),
+                output: dir.clone(),
+                overlays,
+                mrc_from_destination,
+            };
+            Ok(vec![
+                Planned::new(dir, EntityKind::KeyImage, params).deps(deps)
+            ])
+        })
     }
 }

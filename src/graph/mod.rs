@@ -468,7 +468,7 @@ fn build(
     input: &Store,
     output: &Store,
 ) -> Result<String, String> {
-    let mut io = BuildIo::new(input, output, now_secs()).map_err(|e| e.to_string())?;
+    let mut io = BuildIo::new(input, output, &t.sources, now_secs()).map_err(|e| e.to_string())?;
     (t.action)(&mut io).map_err(|e| e.to_string())?;
     let outputs = io.publish().map_err(|e| e.to_string())?;
     let digest = outputs_digest(&outputs);

@@ -28,6 +28,9 @@ pub struct BuildIo<'a> {
     pub input: &'a Store,
     /// OUTPUT (read-only here: writes go through the staging methods).
     pub output: &'a Store,
+    /// The sources the plan fingerprinted (the key's `sources`): the only INPUT objects a
+    /// build step reads, looked up with [`BuildIo::source`].
+    sources: &'a [ObjectInfo],
     staging: Staging,
     outputs: Vec<OutputEntry>,
     now: u64,
@@ -38,14 +41,41 @@ impl<'a> BuildIo<'a> {
     ///
     /// # Errors
     /// When the staging folder cannot be created.
-    pub fn new(input: &'a Store, output: &'a Store, now: u64) -> Result<BuildIo<'a>, BuildError> {
+    pub fn new(
+        input: &'a Store,
+        output: &'a Store,
+        sources: &'a [ObjectInfo],
+        now: u64,
+    ) -> Result<BuildIo<'a>, BuildError> {
         Ok(BuildIo {
             input,
             output,
+            sources,
             staging: output.staging()?,
             outputs: Vec::new(),
             now,
         })
+    }
+
+    /// The fingerprint of source `key` as the plan listed it.
+    ///
+    /// # Errors
+    /// When the plan listed no such object (a folder where a file was expected).
+    pub fn source(&self, key: &str) -> Result<&'a ObjectInfo, BuildError> {
+        self.sources.iter().find(|o| o.key == key).ok_or_else(|| {
+            BuildError::Invalid(format!(
+                "{}: expected a file, found a folder or nothing",
+                self.input.describe(key)
+            ))
+        })
+    }
+
+    /// Every source the plan listed under `prefix` (a folder source's files), in key order.
+    pub fn sources_under(&self, prefix: &str) -> impl Iterator<Item = &'a ObjectInfo> + '_ {
+        let prefix = prefix.to_string();
+        self.sources
+            .iter()
+            .filter(move |o| o.key == prefix || o.key.starts_with(&format!("{prefix}/")))
     }
 
     /// Writes a metadata JSON the portal's way: the config metadata deep-merged with the

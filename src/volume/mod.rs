@@ -48,7 +48,7 @@ pub use key_image::KeySlab;
 pub const WRITER_VERSION: u32 = 2;
 
 /// What is being standardized; decides dtype, chunking, pooling and MRC header details.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub enum VolumeKind {
     /// float32, chunks 256³, (2,2,2) block mean.
     Tomogram,

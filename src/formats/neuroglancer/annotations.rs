@@ -129,7 +129,7 @@ pub fn parse_ndjson(
 }
 
 /// What the encoder takes from the annotation's metadata and voxel spacing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AnnotationSettings {
     /// Metres per voxel on every axis (`voxel spacing × 1e-10`).
     pub resolution_m: f64,
