@@ -131,7 +131,7 @@ fn gradient_png(width: usize) -> Vec<u8> {
     let pixels: Vec<u8> = (0..height)
         .flat_map(|y| (0..width).map(move |x| ((x + y) * 255 / (width + height)) as u8))
         .collect();
-    crate::volume::key_image::encode_png(&crate::volume::key_image::Gray {
+    crate::key_image::encode_png(&crate::key_image::Gray {
         width,
         height,
         data: pixels,

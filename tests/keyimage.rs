@@ -2,8 +2,8 @@
 //! in its §10.2 colour, and only the default annotations' data rebuild key images.
 
 use crate::common::{ids_with, read_json, Deposition};
-use cryoet_ingest::volume::key_image::MASK_ALPHA;
-use cryoet_ingest::volume::palette::{to_byte, Palette};
+use cryoet_ingest::key_image::MASK_ALPHA;
+use cryoet_ingest::palette::{to_byte, Palette};
 use cryoet_ingest::volume::KeySlab;
 use std::path::Path;
 
@@ -111,7 +111,7 @@ fn keyimage_overlays_draw_the_default_mask_in_its_colour() {
         "tomogram",
     )
     .unwrap();
-    let (z_min, z_max) = cryoet_ingest::volume::key_image::slab_bounds(header.shape_zyx[0]);
+    let (z_min, z_max) = cryoet_ingest::key_image::slab_bounds(header.shape_zyx[0]);
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let loc = &v["location"];

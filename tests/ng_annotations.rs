@@ -9,7 +9,7 @@
 
 use crate::common::{ids_with, python_script, venv_python, Deposition};
 use cryoet_ingest::formats::neuroglancer::annotations::python_int_set_order;
-use cryoet_ingest::volume::palette::{color_seed, portal_colors, seed_input, to_byte};
+use cryoet_ingest::palette::{color_seed, portal_colors, seed_input, to_byte};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! 20-colour cycle, and the md5 seed of the hash input.
 
 use crate::common::venv_python;
-use cryoet_ingest::volume::palette::{color_seed, distinctipy_colors, portal_colors, Rgb};
+use cryoet_ingest::palette::{color_seed, distinctipy_colors, portal_colors, Rgb};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::{Command, Stdio};

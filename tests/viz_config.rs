@@ -10,7 +10,7 @@
 use crate::common::{ids_with, python_script, read_json, Deposition};
 use cryoet_ingest::formats::neuroglancer::contrast::gmm_contrast_limits;
 use cryoet_ingest::formats::neuroglancer::precompute_dir_name;
-use cryoet_ingest::volume::palette::{to_hex, Palette};
+use cryoet_ingest::palette::{to_hex, Palette};
 use serde_json::{json, Value};
 use std::path::Path;
 

@@ -130,12 +130,12 @@ pub mod plan {
 
     /// Parses `KIND=REGEX` into a kind and a Python `re.match` pattern (anchored at the start),
     /// as the reference's `--filter-*-name` options compile them.
-    pub fn parse_kind_regex(text: &str) -> Result<(EntityKind, crate::pyre::PyRegex)> {
+    pub fn parse_kind_regex(text: &str) -> Result<(EntityKind, crate::pycompat::re::PyRegex)> {
         let (kind, re) = text
             .split_once('=')
             .with_context(|| format!("`{text}`: expected KIND=REGEX"))?;
         let kind: EntityKind = kind.parse()?;
-        let re = crate::pyre::PyRegex::re_match(re)
+        let re = crate::pycompat::re::PyRegex::re_match(re)
             .with_context(|| format!("`{text}`: invalid regex"))?;
         Ok((kind, re))
     }

@@ -5,7 +5,7 @@
 //! (`overrides`/`overrides_by_run` are ignored; defaults for the optional regexes). Each error
 //! names the file, the position and the dotted path of the offending value.
 //!
-//! Regexes are checked as the finders compile them ([`crate::pyre`]): Python `re` syntax, with
+//! Regexes are checked as the finders compile them ([`crate::pycompat::re`]): Python `re` syntax, with
 //! look-around and backreferences, as the reference compiles them with `re`.
 
 use super::error::{ConfigError, Location, Site};
@@ -155,7 +155,7 @@ impl Ctx<'_> {
     }
 
     fn regex(&self, node: &Node, path: &str, pattern: &str) -> Result<(), ConfigError> {
-        crate::pyre::PyRegex::re_search(pattern)
+        crate::pycompat::re::PyRegex::re_search(pattern)
             .map(|_| ())
             .map_err(|e| ConfigError::InvalidRegex {
                 site: self.site(Some(node.loc), path),

@@ -72,7 +72,7 @@ pub fn python_float_repr(x: f64) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "inf" } else { "-inf" }.to_string();
     }
-    crate::metadata::py_float_repr(x)
+    crate::pycompat::json::py_float_repr(x)
 }
 
 /// Formats `template` like Python's `template.format(**vars)`.

@@ -45,7 +45,7 @@ pub fn prefix(metadata: &Map<String, Value>) -> String {
     let version = match metadata.get("version") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) if n.is_f64() => {
-            crate::metadata::py_float_repr(n.as_f64().unwrap_or(0.0))
+            crate::pycompat::json::py_float_repr(n.as_f64().unwrap_or(0.0))
         }
         Some(other) => other.to_string(),
         None => "None".to_string(),
@@ -778,7 +778,7 @@ type PlannedFile = (String, &'static str, &'static str);
 /// instance shapes (which do not) are skipped. Annotation files that end up not written are
 /// still counted (the list is planned, not read).
 pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay> {
-    use crate::volume::palette::{to_byte, Palette};
+    use crate::palette::{to_byte, Palette};
     let d = ctx.discovery;
     let (Some(run_idx), Some(vs_idx)) = (
         d.ancestor_index(idx, EntityKind::Run),

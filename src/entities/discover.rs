@@ -8,7 +8,7 @@ use crate::config::{
     Source, VarValue,
 };
 use crate::finders::{self, FinderContext, FinderError, Found};
-use crate::pyre::{PyRegex, PyRegexError};
+use crate::pycompat::re::{PyRegex, PyRegexError};
 use crate::storage::Store;
 use crate::EntityKind;
 use serde_json::{json, Map, Value};

@@ -116,7 +116,7 @@ impl Kind for IdentifiedObjects {
             .unwrap_or_default();
         let data = Value::Array(records.iter().cloned().map(Value::Object).collect());
         let [data_key, meta_key] = &p.outputs;
-        io.write_bytes(data_key, &crate::metadata::render_json(&data))?;
+        io.write_bytes(data_key, &crate::pycompat::json::render_json(&data))?;
         let extracted = json!({
             "object_count": records.len(),
             "columns": columns,

@@ -263,10 +263,7 @@ fn settings(
     let color_seed = match layer {
         PointLayer::InstanceSegmentation => {
             let md = Value::Object(metadata.clone());
-            crate::volume::palette::color_seed(&crate::volume::palette::seed_input(
-                &md,
-                "InstanceSegmentation",
-            ))
+            crate::palette::color_seed(&crate::palette::seed_input(&md, "InstanceSegmentation"))
         }
         _ => 0,
     };

@@ -518,7 +518,7 @@ impl StateParams {
             rms: f64::from(h.rms),
             contrast_3d: limits,
         })];
-        let mut palette = crate::volume::palette::Palette::default();
+        let mut palette = crate::palette::Palette::default();
         let mut largest_ratio: f64 = 1.0;
         for json_key in &self.jsons {
             // A metadata target that wrote nothing (every source invalid) has no JSON.
@@ -564,10 +564,7 @@ impl StateParams {
                 };
                 let n = labels.as_ref().map_or(1, Vec::len);
                 let colors = palette.next(&doc, shape, n);
-                let hex: Vec<String> = colors
-                    .iter()
-                    .map(|&c| crate::volume::palette::to_hex(c))
-                    .collect();
+                let hex: Vec<String> = colors.iter().map(|&c| crate::palette::to_hex(c)).collect();
                 let id_prefix = pl.dir_name.split('-').next().unwrap_or("0");
                 let id_prefix = id_prefix.parse::<u64>().unwrap_or(0);
                 let object = doc

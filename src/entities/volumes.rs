@@ -733,7 +733,7 @@ impl Kind for KeyImages {
     type Params = KeyImagesParams;
 
     fn build(p: &KeyImagesParams, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
-        use crate::volume::key_image::Overlay;
+        use crate::key_image::Overlay;
         let name = io.output.describe(&p.mrc);
         let src = io.output.open_ranged_unchecked(&p.mrc)?;
         let slab = KeySlab::from_mrc(&src, &name).map_err(invalid)?;
@@ -773,7 +773,7 @@ impl Kind for KeyImages {
                 });
             }
         }
-        let images = volume::key_image::render_key_images_with(&slab, &drawn, slab.bounds(), &name)
+        let images = crate::key_image::render_key_images_with(&slab, &drawn, slab.bounds(), &name)
             .map_err(invalid)?;
         for (which, png) in images {
             io.write_bytes(&format!("{}/{}", p.output, which.file_name()), &png)?;

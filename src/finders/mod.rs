@@ -7,7 +7,7 @@
 use crate::config::{
     format_template, AnnotationGlob, Finder, GlobVars, LiteralValue, ParentFilters, TemplateError,
 };
-use crate::pyre::{PyRegex, PyRegexError};
+use crate::pycompat::re::{PyRegex, PyRegexError};
 use crate::storage::{GlobPattern, StorageError, Store};
 
 mod header;
@@ -156,7 +156,7 @@ pub fn literal_name(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() => crate::metadata::py_float_repr(f),
+            Some(f) if n.is_f64() => crate::pycompat::json::py_float_repr(f),
             _ => n.to_string(),
         },
         serde_json::Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),

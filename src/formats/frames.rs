@@ -11,15 +11,7 @@ use serde_json::{json, Map, Value};
 use super::ctf::CtfRow;
 use super::error::FormatError;
 use super::mdoc::{windows_basename, Mdoc};
-
-/// Python's `round(x, ndigits)` on a float: the exact binary value rounded to `ndigits`
-/// decimals, exact ties to even. Rust's fixed-precision formatting rounds the same way.
-pub fn py_round(x: f64, ndigits: usize) -> f64 {
-    if !x.is_finite() {
-        return x;
-    }
-    format!("{x:.ndigits$}").parse().unwrap_or(x)
-}
+use crate::pycompat::round::py_round;
 
 fn float(v: f64, field: &str) -> Result<Value, FormatError> {
     serde_json::Number::from_f64(v)

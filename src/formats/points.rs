@@ -39,7 +39,7 @@ pub mod rotation;
 mod star;
 
 use crate::formats::FormatError;
-use crate::metadata::py_float_repr;
+use crate::pycompat::json::py_float_repr;
 use serde_json::{Map, Value};
 
 /// The annotation shapes with point-like output (spec §7.2).

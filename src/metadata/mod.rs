@@ -5,10 +5,6 @@
 //! `json.dumps(indent=4)`. The timestamp is kept separate ([`with_last_updated_at`]) so the
 //! engine can digest the stable document and stamp it only when it writes.
 
-pub mod json;
-
-pub use json::{py_float_repr, render_json};
-
 use serde_json::{Map, Value};
 
 use crate::formats::FormatError;
@@ -236,7 +232,7 @@ mod tests {
                 "last_updated_at"
             ]
         );
-        let text = String::from_utf8(render_json(&stamped)).unwrap();
+        let text = String::from_utf8(crate::pycompat::json::render_json(&stamped)).unwrap();
         let want = "{\n    \"dataset_title\": \"Dataset 1\",\n    \"organism\": {\n        \"name\": \"Organism 1\"\n    },\n    \"key_photos\": {\n        \"snapshot\": \"10001/Images/snapshot.gif\",\n        \"thumbnail\": null\n    },\n    \"deposition_id\": \"10301\",\n    \"last_updated_at\": 1700000000\n}";
         assert_eq!(text, want);
         // An existing last_updated_at keeps its position.

@@ -97,10 +97,10 @@ impl<'a> BuildIo<'a> {
             &extracted,
             deposition_name,
         );
-        let stable = crate::metadata::render_json(&doc);
+        let stable = crate::pycompat::json::render_json(&doc);
         let digest = blake3::hash(&stable).to_hex().to_string();
         let doc = crate::metadata::with_last_updated_at(&doc, self.now as i64);
-        let bytes = crate::metadata::render_json(&doc);
+        let bytes = crate::pycompat::json::render_json(&doc);
         self.staging.write(key, &bytes)?;
         self.outputs.push(OutputEntry {
             key: key.to_string(),

@@ -16,8 +16,6 @@
 //!
 //! Here: the API types; `rows`: the row sources of each source format; `standardize`: the run.
 
-pub mod key_image;
-pub mod palette;
 pub mod pyramid;
 mod resize;
 mod rows;
@@ -39,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use zarrs::storage::ReadableStorage;
 
-pub use key_image::KeySlab;
+pub use crate::key_image::KeySlab;
 
 /// Version of the bytes the volume writer produces (`{stem}.zarr` and `{stem}.mrc`), in the key
 /// config of every target that writes volumes (tomograms, tilt series, mask annotations), so
@@ -272,11 +270,12 @@ pub fn standardize(
 
 /// Python's `round(v, 3)` (correctly rounded decimal, ties to even on the exact binary value).
 pub fn round3(v: f64) -> f64 {
-    crate::formats::frames::py_round(v, 3)
+    crate::pycompat::round::py_round(v, 3)
 }
 
 pub use rows::any_voxel;
 use rows::*;
+pub(crate) use standardize::write_file;
 use standardize::*;
 
 #[cfg(test)]

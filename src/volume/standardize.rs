@@ -185,7 +185,7 @@ impl Ctx<'_> {
             None
         };
         let [nz, ny, nx] = self.shape;
-        let key_z = key_image::slab_range(nz);
+        let key_z = crate::key_image::slab_range(nz);
         let run = Run {
             name: self.name,
             rows,
@@ -304,7 +304,7 @@ pub(super) fn kind_is_instance<T: VoxelType>() -> bool {
 }
 
 /// Writes a file and returns its record (hashing the bytes in memory).
-pub(super) fn write_file(path: &Path, rel: String, bytes: &[u8]) -> std::io::Result<OutputFile> {
+pub(crate) fn write_file(path: &Path, rel: String, bytes: &[u8]) -> std::io::Result<OutputFile> {
     std::fs::write(path, bytes)?;
     Ok(OutputFile {
         path: rel,

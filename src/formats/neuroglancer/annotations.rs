@@ -19,8 +19,8 @@
 
 use super::sharding::{ShardEncoding, ShardHash, ShardingSpec};
 use super::NeuroglancerError;
-use crate::metadata::py_float_repr;
-use crate::volume::palette::{portal_colors, to_byte};
+use crate::palette::{portal_colors, to_byte};
+use crate::pycompat::json::py_float_repr;
 use serde_json::Value;
 use std::path::Path;
 
@@ -138,7 +138,7 @@ pub struct AnnotationSettings {
     /// `annotation_object.name` (default empty): the enum label, or the instance labels' prefix.
     pub object_name: String,
     /// Seed of the per-instance palette (instance segmentations only; see
-    /// [`crate::volume::palette::color_seed`]).
+    /// [`crate::palette::color_seed`]).
     pub color_seed: u64,
 }
 
@@ -547,7 +547,7 @@ fn render(value: &Json, level: usize, out: &mut String) {
     match value {
         Json::Int(i) => out.push_str(&i.to_string()),
         Json::Float(f) => out.push_str(&py_float_repr(*f)),
-        Json::Str(s) => crate::metadata::json::py_json_string(out, s),
+        Json::Str(s) => crate::pycompat::json::py_json_string(out, s),
         Json::Arr(items) if items.is_empty() => out.push_str("[]"),
         Json::Arr(items) => {
             out.push('[');
@@ -569,7 +569,7 @@ fn render(value: &Json, level: usize, out: &mut String) {
                     out.push(',');
                 }
                 pad(out, level + 1);
-                crate::metadata::json::py_json_string(out, k);
+                crate::pycompat::json::py_json_string(out, k);
                 out.push_str(": ");
                 render(item, level + 1, out);
             }

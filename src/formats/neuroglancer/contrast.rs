@@ -17,7 +17,7 @@
 //! samples and the same initial centres, so the limits agree to float32 precision (a relative
 //! 1e-5 or better, far below what a contrast slider shows; `tests/contrast.rs` measures it).
 
-use crate::volume::palette::PyRandom;
+use crate::pycompat::random::PyRandom;
 
 /// Sections kept either side of the central one.
 const Z_RADIUS: f64 = 15.0;

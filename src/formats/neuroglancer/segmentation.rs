@@ -229,48 +229,14 @@ pub(crate) fn write_json(
     std::fs::write(path, python_json(value, indent)).map_err(|e| NeuroglancerError::io(path, e))
 }
 
-/// `json.dumps(value, indent=indent)` text (`indent = 0` for the compact `json.dumps` form
+/// `json.dumps(value, indent=indent)` text (`indent = 0` for the one-line `json.dumps` form
 /// with ", " and ": " separators).
 pub(crate) fn python_json(value: &Value, indent: usize) -> String {
-    if indent == 0 {
-        let mut out = String::new();
-        compact(value, &mut out);
-        return out;
+    crate::pycompat::json::Dumps {
+        indent: (indent > 0).then_some(indent),
+        sort_keys: false,
     }
-    let pad = " ".repeat(indent);
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(pad.as_bytes());
-    let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    serde::Serialize::serialize(value, &mut ser).expect("serializing JSON to memory");
-    String::from_utf8(buf).expect("JSON is UTF-8")
-}
-
-fn compact(value: &Value, out: &mut String) {
-    match value {
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                compact(v, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push_str(": ");
-                compact(v, out);
-            }
-            out.push('}');
-        }
-        other => out.push_str(&other.to_string()),
-    }
+    .render(value)
 }
 
 #[cfg(test)]

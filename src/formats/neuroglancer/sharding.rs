@@ -317,22 +317,13 @@ pub fn shard_params_for_hashed(
     }
     shard_bits = shard_bits.max(0.0);
     // numpy rounds half to even; log2 of an integer ≥ 1 is never exactly x.5 but at 1.5…
-    let min_shard_bits = round_half_even((min_shards.max(1) as f64).log2());
+    let min_shard_bits = (min_shards.max(1) as f64).log2().round_ties_even();
     let delta = (min_shard_bits - shard_bits).max(0.0);
     shard_bits += delta;
     minishard_bits -= delta;
     shard_bits = shard_bits.max(min_shard_bits);
     minishard_bits = minishard_bits.max(0.0);
     (shard_bits as u32, minishard_bits as u32, 0)
-}
-
-fn round_half_even(x: f64) -> f64 {
-    let r = x.round();
-    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
-        r - x.signum()
-    } else {
-        r
-    }
 }
 
 /// The low 64 bits of MurmurHash3_x86_128 with seed 0: `h1 | h2 << 32`.

@@ -3,7 +3,7 @@
 //! the combined state. Key order and numbers follow the generator, since the state is published
 //! as `json.dumps(indent=4)` of those dicts.
 
-use crate::metadata::py_float_repr;
+use crate::pycompat::json::py_float_repr;
 use serde_json::{json, Map, Value};
 
 /// Voxel sizes of a source, metres, x, y, z.
@@ -440,7 +440,7 @@ pub fn combine_layers(layers: Vec<Value>, scale: Scale, voxel_size_scale: f64) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::render_json;
+    use crate::pycompat::json::render_json;
 
     #[test]
     fn urls_join_like_urljoin() {

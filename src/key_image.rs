@@ -7,7 +7,7 @@
 //! matplotlib is not a goal. Annotation overlays ([`Overlay`]) are composed onto the gray preview
 //! in RGB before the post-processing, which then runs per channel.
 
-use super::{OutputFile, VolumeError};
+use crate::volume::{OutputFile, VolumeError};
 use std::ops::Range;
 use std::path::Path;
 
@@ -591,7 +591,7 @@ pub fn write_key_images(
     let mut files = Vec::new();
     for (which, png) in render_key_images(slab, name)? {
         let path = dir.join(which.file_name());
-        let file = super::write_file(&path, which.file_name(), &png)
+        let file = crate::volume::write_file(&path, which.file_name().to_string(), &png)
             .map_err(VolumeError::write(name, &path))?;
         files.push(file);
     }

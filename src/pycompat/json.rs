@@ -90,46 +90,78 @@ pub fn py_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn newline(out: &mut String, level: usize) {
-    out.push('\n');
-    for _ in 0..level {
-        out.push_str("    ");
-    }
+/// How `json.dumps` is called: `indent` (`None`: one line, with `", "` and `": "`
+/// separators) and `sort_keys`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dumps {
+    /// Spaces per level; `None` for the one-line form.
+    pub indent: Option<usize>,
+    /// Object keys sorted (else in the map's insertion order).
+    pub sort_keys: bool,
 }
 
-fn write_value(out: &mut String, v: &Value, level: usize) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => write_number(out, n),
-        Value::String(s) => py_json_string(out, s),
-        Value::Array(a) if a.is_empty() => out.push_str("[]"),
-        Value::Array(a) => {
-            out.push('[');
-            for (i, item) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, level + 1);
-                write_value(out, item, level + 1);
-            }
-            newline(out, level);
-            out.push(']');
+impl Dumps {
+    /// `json.dumps(value, indent=…, sort_keys=…)` text, without a trailing newline.
+    pub fn render(self, value: &Value) -> String {
+        let mut out = String::new();
+        self.write(&mut out, value, 0);
+        out
+    }
+
+    fn newline(self, out: &mut String, level: usize) {
+        if let Some(indent) = self.indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent * level));
         }
-        Value::Object(m) if m.is_empty() => out.push_str("{}"),
-        Value::Object(m) => {
-            out.push('{');
-            for (i, (k, item)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+    }
+
+    /// The item separator: `","` before a newline when indenting, else `", "`.
+    fn separator(self) -> &'static str {
+        if self.indent.is_some() {
+            ","
+        } else {
+            ", "
+        }
+    }
+
+    fn write(self, out: &mut String, v: &Value, level: usize) {
+        match v {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => write_number(out, n),
+            Value::String(s) => py_json_string(out, s),
+            Value::Array(a) if a.is_empty() => out.push_str("[]"),
+            Value::Array(a) => {
+                out.push('[');
+                for (i, item) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(self.separator());
+                    }
+                    self.newline(out, level + 1);
+                    self.write(out, item, level + 1);
                 }
-                newline(out, level + 1);
-                py_json_string(out, k);
-                out.push_str(": ");
-                write_value(out, item, level + 1);
+                self.newline(out, level);
+                out.push(']');
             }
-            newline(out, level);
-            out.push('}');
+            Value::Object(m) if m.is_empty() => out.push_str("{}"),
+            Value::Object(m) => {
+                let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+                if self.sort_keys {
+                    entries.sort_by(|a, b| a.0.cmp(b.0));
+                }
+                out.push('{');
+                for (i, (k, item)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(self.separator());
+                    }
+                    self.newline(out, level + 1);
+                    py_json_string(out, k);
+                    out.push_str(": ");
+                    self.write(out, item, level + 1);
+                }
+                self.newline(out, level);
+                out.push('}');
+            }
         }
     }
 }
@@ -137,9 +169,12 @@ fn write_value(out: &mut String, v: &Value, level: usize) {
 /// `json.dumps(doc, indent=4)` as UTF-8 bytes (pure ASCII in practice), without a trailing
 /// newline. Object keys keep the map's insertion order.
 pub fn render_json(doc: &Value) -> Vec<u8> {
-    let mut out = String::new();
-    write_value(&mut out, doc, 0);
-    out.into_bytes()
+    Dumps {
+        indent: Some(4),
+        sort_keys: false,
+    }
+    .render(doc)
+    .into_bytes()
 }
 
 #[cfg(test)]
