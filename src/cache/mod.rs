@@ -13,7 +13,7 @@ mod s3_cache;
 mod sled_cache;
 
 pub use memory::MemoryCache;
-pub use s3_cache::{LocalMemo, S3Cache};
+pub use s3_cache::{id_tag, LocalMemo, S3Cache};
 pub use sled_cache::SledCache;
 
 use crate::keys::{KeyParts, OutputEntry};
