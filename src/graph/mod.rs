@@ -228,10 +228,19 @@ fn recorded_parent(d: &str, cache: &dyn Cache) -> Result<Parent, String> {
     match cache.get(d) {
         Ok(Some(r)) => Ok(Parent::Built(r.output_digest)),
         Ok(None) => Ok(Parent::NotBuilt),
-        Err(e) => Err(format!(
-            "error: the record of dependency {d} in the cache {} cannot be read: {e}",
+        Err(e) => Err(unreadable(&format!("dependency {d}"), cache, &e)),
+    }
+}
+
+/// A failed cache read as an error line naming the cache and whose record it is.
+fn unreadable(whose: &str, cache: &dyn Cache, e: &CacheError) -> String {
+    match e {
+        // The backend's error names the cache already.
+        CacheError::Backend { .. } => format!("error: the record of {whose} cannot be read: {e}"),
+        CacheError::Corrupt { reason, .. } => format!(
+            "error: the record of {whose} in the cache {} is unreadable: {reason}",
             cache.location()
-        )),
+        ),
     }
 }
 
@@ -249,10 +258,7 @@ fn lookup_record(id: &str, key: &str, cache: &dyn Cache) -> Result<Option<Target
             log::warn(&format!("{e}; rebuilding"));
             Ok(None)
         }
-        Err(e) => Err(format!(
-            "error: the record of {id} in the cache {} cannot be read: {e}",
-            cache.location()
-        )),
+        Err(e) => Err(unreadable(id, cache, &e)),
     }
 }
 
@@ -499,11 +505,7 @@ fn run_one(
             Err(CacheError::Corrupt { .. }) => None,
             Err(e) => {
                 let mut lines = lines;
-                lines.push(format!(
-                    "error: the record of {} in the cache {} cannot be read: {e}",
-                    t.id,
-                    cache.location()
-                ));
+                lines.push(unreadable(&t.id, cache, &e));
                 return (outcome(Status::Failed, lines, reasons), Settled::Failed);
             }
         };
