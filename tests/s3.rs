@@ -25,7 +25,7 @@ impl Moto {
     }
 
     /// Runs `s3_tool.py ENDPOINT args…` and returns its stdout.
-    fn tool(&self, args: &[&str]) -> String {
+    pub(crate) fn tool(&self, args: &[&str]) -> String {
         let endpoint = [self.endpoint.as_str()];
         crate::common::python_script("s3_tool.py", endpoint.iter().chain(args))
     }
@@ -364,7 +364,7 @@ fn paused_server_is_retried_or_fails_cleanly_then_completes() {
 }
 
 /// Credentials for in-process S3 clients (the same values in every test, set once).
-fn in_process_credentials() {
+pub(crate) fn in_process_credentials() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");

@@ -6,6 +6,7 @@
 //!   venv);
 //! - `human_text`: snapshots of the build log, `explain` and `validate` errors (redacted);
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
+//! - `cache_conformance`: one suite of the cache contract run against sled, memory and S3 (moto);
 //! - `demo`: the bundled demo deposition;
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
@@ -24,6 +25,7 @@
 //! - `package_samples`: the sample files of the `starfile` and `imodmodel` packages (test venv)
 //!   read by our point readers and compared with the packages' own readings;
 //! - `s3`: S3 input/output, the shared S3 cache, shards, crashes and outages (moto server);
+//! - `store_conformance`: one suite of the store contract run against a folder and S3 (moto);
 //! - `slurm`: the sbatch array script on a one-node Slurm (`../shared/tools/slurm-local`);
 //! - `viz_config`: Neuroglancer states (layers, colours, ratio rule, incremental rebuilds, an
 //!   annotation-only deposition) and the GMM contrast limits against scikit-learn (test venv);
@@ -36,6 +38,7 @@ mod common;
 
 mod annotations;
 mod bad_input;
+mod cache_conformance;
 mod demo;
 mod engine;
 mod explain;
@@ -53,6 +56,7 @@ mod parity;
 mod pyramid_parity;
 mod s3;
 mod slurm;
+mod store_conformance;
 mod validate;
 mod viz_config;
 mod volume_readers;

@@ -1,11 +1,19 @@
 //! The build cache: one record per target, written only after every output of the target is in
 //! place. Backends sit behind [`Cache`] so the engine never names one; the embedded sled backend
 //! is the default (one database per output location, in the user cache folder).
+//!
+//! - [`Cache`]: the records, all the engine needs from any backend;
+//! - [`SharedCache`]: what a cache that several processes use at once adds (leases, superseded
+//!   records), reached through [`Cache::shared`];
+//! - [`MachineMemo`]: what one machine remembers beside a cache to skip work (local source
+//!   fingerprints, small S3 objects), handed out by the backends that keep one, never shared.
 
+mod memory;
 mod s3_cache;
 mod sled_cache;
 
-pub use s3_cache::{LocalMemo, S3Cache};
+pub use memory::MemoryCache;
+pub use s3_cache::{id_tag, LocalMemo, S3Cache};
 pub use sled_cache::SledCache;
 
 use crate::keys::{KeyParts, OutputEntry};
@@ -54,11 +62,11 @@ pub enum CacheError {
 
 /// A store of target records.
 pub trait Cache: Send + Sync {
-    /// The record of target `id`, if any. An undecodable record reads as `None` with a warning
-    /// by the caller's choice: here it is an error so that `explain` can say so.
+    /// The latest record of target `id`, if any.
     ///
     /// # Errors
-    /// Backend failures and corrupt records.
+    /// Backend failures, and [`CacheError::Corrupt`] for a record that does not decode (so
+    /// that `explain` and the engine can say so instead of reading it as "never built").
     fn get(&self, id: &str) -> Result<Option<TargetRecord>, CacheError>;
 
     /// The record of target `id` built for exactly `key` (hex), if any. A shared cache keeps
@@ -88,46 +96,6 @@ pub trait Cache: Send + Sync {
     /// Backend failures.
     fn remove(&self, id: &str) -> Result<(), CacheError>;
 
-    /// Records kept besides each target's latest one, as (object name, built at): older builds
-    /// that `cache gc` may delete. Backends that keep only the latest record have none.
-    ///
-    /// # Errors
-    /// Backend failures.
-    fn superseded(&self) -> Result<Vec<(String, u64)>, CacheError> {
-        Ok(Vec::new())
-    }
-
-    /// Deletes one object named by [`Cache::superseded`].
-    ///
-    /// # Errors
-    /// Backend failures.
-    fn remove_object(&self, _object: &str) -> Result<(), CacheError> {
-        Ok(())
-    }
-
-    /// Claims target `id` for building, waiting while another worker holds it. The claim ends
-    /// when the guard drops. Backends used by one process at a time grant it at once.
-    ///
-    /// # Errors
-    /// Backend failures.
-    fn acquire(&self, _id: &str) -> Result<LeaseGuard, CacheError> {
-        Ok(LeaseGuard::default())
-    }
-
-    /// Whether several processes may use this cache at once (required by `--shard`).
-    fn is_shared(&self) -> bool {
-        false
-    }
-
-    /// Memo of local source fingerprints kept beside the records, if the backend has one.
-    fn stat_cache(&self) -> Option<StatCache>;
-
-    /// A machine-local tree where an S3 store may remember small objects by ETag, if the
-    /// backend keeps one.
-    fn object_memo(&self) -> Option<sled::Tree> {
-        None
-    }
-
     /// Makes written records durable.
     ///
     /// # Errors
@@ -136,6 +104,46 @@ pub trait Cache: Send + Sync {
 
     /// Where the cache lives, for messages.
     fn location(&self) -> String;
+
+    /// The shared-cache side of this cache, when several processes may use it at once (what
+    /// `--shard` requires). `None`: one process at a time, so no leases are needed.
+    fn shared(&self) -> Option<&dyn SharedCache> {
+        None
+    }
+}
+
+/// What a cache shared by many workers adds to [`Cache`]: build leases, and the records of
+/// older builds that it keeps besides each target's latest one (its head).
+pub trait SharedCache: Cache {
+    /// Claims target `id` for building, waiting while another worker holds it. The claim ends
+    /// when the guard drops.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn acquire(&self, id: &str) -> Result<LeaseGuard, CacheError>;
+
+    /// Records kept besides each target's latest one, as (object name, built at): older builds
+    /// that `cache gc` may delete.
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn superseded(&self) -> Result<Vec<(String, u64)>, CacheError>;
+
+    /// Deletes one object named by [`SharedCache::superseded`].
+    ///
+    /// # Errors
+    /// Backend failures.
+    fn remove_object(&self, object: &str) -> Result<(), CacheError>;
+}
+
+/// What one machine remembers beside a cache so that an unchanged re-run does little: only
+/// shortcuts, never the truth (losing it costs time, not correctness).
+#[derive(Clone, Default)]
+pub struct MachineMemo {
+    /// Fingerprints of local source files, so an unchanged file is hashed once.
+    pub stat: Option<StatCache>,
+    /// Small OUTPUT objects by (key, ETag), for [`crate::storage::Store::read_listed`] on S3.
+    pub objects: Option<sled::Tree>,
 }
 
 /// A claim on a target; releasing it (on drop) lets other workers see the target as settled.

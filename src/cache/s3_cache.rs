@@ -1,4 +1,4 @@
-//! The shared S3 backend of [`Cache`](super::Cache): any number of workers on any machines share
+//! The shared S3 backend of [`Cache`](super::Cache) and [`SharedCache`]: any number of workers on any machines share
 //! one cache (layout and protocol: `cache-format/SPEC.md`, "Shared S3 cache").
 //!
 //! - `v1/records/<tag>/<key>.json`: immutable records, created with `If-None-Match: *`. A record
@@ -11,7 +11,7 @@
 //! `<tag>` is the first 32 hex digits of BLAKE3(target id): ids are paths, and `a` and `a/b` must
 //! not share a listing prefix.
 
-use super::{Cache, CacheError, LeaseGuard, TargetRecord};
+use super::{Cache, CacheError, LeaseGuard, MachineMemo, SharedCache, TargetRecord};
 use crate::storage::s3::Condition;
 use crate::storage::{S3Options, S3Store, StatCache, StorageError};
 use serde::{Deserialize, Serialize};
@@ -336,6 +336,23 @@ impl Cache for S3Cache {
             .map_err(|e| self.err(e))
     }
 
+    fn flush(&self) -> Result<(), CacheError> {
+        if let Some(memo) = &self.local {
+            let _ = memo.records.flush();
+        }
+        Ok(())
+    }
+
+    fn location(&self) -> String {
+        self.store.describe("")
+    }
+
+    fn shared(&self) -> Option<&dyn SharedCache> {
+        Some(self)
+    }
+}
+
+impl SharedCache for S3Cache {
     fn superseded(&self) -> Result<Vec<(String, u64)>, CacheError> {
         // Records that are not their target's head: older builds, kept until gc.
         let mut heads: HashMap<String, String> = HashMap::new();
@@ -406,32 +423,21 @@ impl Cache for S3Cache {
             wait = (wait * 2).min(Duration::from_secs(2));
         }
     }
-
-    fn is_shared(&self) -> bool {
-        true
-    }
-
-    fn stat_cache(&self) -> Option<StatCache> {
-        self.local.as_ref().and_then(|l| l.stat.clone())
-    }
-
-    fn object_memo(&self) -> Option<sled::Tree> {
-        self.local.as_ref().map(|l| l.objects.clone())
-    }
-
-    fn flush(&self) -> Result<(), CacheError> {
-        if let Some(memo) = &self.local {
-            let _ = memo.records.flush();
-        }
-        Ok(())
-    }
-
-    fn location(&self) -> String {
-        self.store.describe("")
-    }
 }
 
 impl S3Cache {
+    /// This machine's memo of local fingerprints and small OUTPUT objects, if it could be
+    /// opened (the record memo stays inside: it is this backend's own shortcut).
+    pub fn memo(&self) -> MachineMemo {
+        self.local
+            .as_ref()
+            .map(|l| MachineMemo {
+                stat: l.stat.clone(),
+                objects: Some(l.objects.clone()),
+            })
+            .unwrap_or_default()
+    }
+
     /// Remembers a record object this machine read or wrote (best effort: the memo is only a
     /// shortcut around a GET).
     fn remember(&self, object: &str, bytes: &[u8]) {

@@ -1,6 +1,6 @@
 //! The embedded sled backend of [`Cache`](super::Cache).
 
-use super::{Cache, CacheError, TargetRecord};
+use super::{Cache, CacheError, MachineMemo, TargetRecord};
 use crate::storage::StatCache;
 use std::path::{Path, PathBuf};
 
@@ -43,6 +43,15 @@ impl SledCache {
         let base = dirs::cache_dir().unwrap_or_else(std::env::temp_dir);
         let tag = blake3::hash(output_identity.as_bytes()).to_hex();
         base.join("cryoet-ingest").join(&tag.as_str()[..16])
+    }
+
+    /// This database's machine-local memo: the `stat/v1` tree of local fingerprints and the
+    /// `objects/v1` tree of small S3 objects (absent if sled cannot open it).
+    pub fn memo(&self) -> MachineMemo {
+        MachineMemo {
+            stat: Some(StatCache::new(self.stat.clone())),
+            objects: self.db.open_tree("objects/v1").ok(),
+        }
     }
 
     fn backend(&self, e: sled::Error) -> CacheError {
@@ -88,14 +97,6 @@ impl Cache for SledCache {
     fn remove(&self, id: &str) -> Result<(), CacheError> {
         self.targets.remove(id).map_err(|e| self.backend(e))?;
         Ok(())
-    }
-
-    fn object_memo(&self) -> Option<sled::Tree> {
-        self.db.open_tree("objects/v1").ok()
-    }
-
-    fn stat_cache(&self) -> Option<StatCache> {
-        Some(StatCache::new(self.stat.clone()))
     }
 
     fn flush(&self) -> Result<(), CacheError> {

@@ -82,7 +82,7 @@ pub fn run(args: BuildArgs) -> Result<ExitCode> {
         !args.dry_run,
         args.volumes.formats(),
     )?;
-    if shard.is_some() && !plan.cache.is_shared() && !args.dry_run {
+    if shard.is_some() && plan.cache.shared().is_none() && !args.dry_run {
         anyhow::bail!(
             "--shard needs a cache that several workers can share (--cache s3://…); {} is one process's",
             plan.cache.location()

@@ -80,7 +80,7 @@ pub fn run(args: CacheArgs) -> Result<ExitCode> {
 
 fn verify(output: &str, storage: &plan::StorageArgs, fix: bool) -> Result<ExitCode> {
     let out = Store::open_with(output, Role::Output, &storage.s3())?;
-    let cache = storage.open_cache(&out.root_identity(), "")?;
+    let (cache, _) = storage.open_cache(&out.root_identity(), "")?;
     let mut bad = 0usize;
     let ids = cache.ids()?;
     for id in &ids {
@@ -168,14 +168,21 @@ fn gc(
             }
         }
     }
-    for (object, built_at) in cache.superseded()? {
+    let superseded = match cache.shared() {
+        Some(shared) => shared.superseded()?,
+        // One record per target: nothing superseded.
+        None => Vec::new(),
+    };
+    for (object, built_at) in superseded {
         if built_at as f64 >= cutoff {
             continue;
         }
         println!("superseded: {object} (built at {built_at})");
         forgotten += 1;
         if !dry_run {
-            cache.remove_object(&object)?;
+            if let Some(shared) = cache.shared() {
+                shared.remove_object(&object)?;
+            }
         }
     }
     cache.flush()?;

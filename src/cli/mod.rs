@@ -75,7 +75,7 @@ pub fn main() -> ExitCode {
 /// What `build` and `explain` share: the config, stores, cache and the planned targets.
 pub mod plan {
     use super::*;
-    use crate::cache::{Cache, LocalMemo, S3Cache, SledCache};
+    use crate::cache::{Cache, LocalMemo, MachineMemo, S3Cache, SledCache};
     use crate::entities::{self, NameFilters, TargetContext};
     use crate::storage::{s3, Role, S3Options, StatCache, Store};
     use crate::target::TargetSpec;
@@ -223,25 +223,32 @@ pub mod plan {
             }
         }
 
-        /// Opens the cache for OUTPUT (identified by `output_identity`) and INPUT.
+        /// Opens the cache for OUTPUT (identified by `output_identity`) and INPUT, with this
+        /// machine's memo beside it.
         pub fn open_cache(
             &self,
             output_identity: &str,
             input_identity: &str,
-        ) -> Result<Box<dyn Cache>> {
+        ) -> Result<(Box<dyn Cache>, MachineMemo)> {
+            let sled = |cache: SledCache| {
+                let memo = cache.memo();
+                (Box::new(cache) as Box<dyn Cache>, memo)
+            };
             match &self.cache {
                 Some(url) if s3::is_s3(url) => {
                     let endpoint = self.endpoint_url.as_deref().unwrap_or("aws");
                     let local = local_memo(&format!("{endpoint} {url}"), input_identity);
-                    Ok(Box::new(S3Cache::open(
+                    let cache = S3Cache::open(
                         url,
                         &self.s3(),
                         Duration::from_secs(self.lease_ttl.max(3)),
                         local,
-                    )?))
+                    )?;
+                    let memo = cache.memo();
+                    Ok((Box::new(cache), memo))
                 }
-                Some(dir) => Ok(Box::new(SledCache::open(Path::new(dir))?)),
-                None => Ok(Box::new(SledCache::open(&SledCache::default_path(
+                Some(dir) => Ok(sled(SledCache::open(Path::new(dir))?)),
+                None => Ok(sled(SledCache::open(&SledCache::default_path(
                     output_identity,
                 ))?)),
             }
@@ -290,9 +297,9 @@ pub mod plan {
             std::fs::canonicalize(input)
                 .map_or_else(|_| input.to_string(), |p| p.display().to_string())
         };
-        let cache = storage.open_cache(&probe.root_identity(), &input_identity)?;
-        probe.attach_object_memo(cache.object_memo());
-        let input = Store::open_with(input, Role::Input(cache.stat_cache()), &s3_opts)?;
+        let (cache, memo) = storage.open_cache(&probe.root_identity(), &input_identity)?;
+        probe.attach_object_memo(memo.objects);
+        let input = Store::open_with(input, Role::Input(memo.stat), &s3_opts)?;
         let output = probe;
         let discovery = entities::discover(&config, &input, &output, filters)?;
         for w in &discovery.warnings {

@@ -7,8 +7,8 @@
 
 pub mod shard;
 
-use crate::cache::{Cache, TargetRecord};
-use crate::keys::{outputs_digest, KeyParts, StaleReason};
+use crate::cache::{Cache, CacheError, LeaseGuard, TargetRecord};
+use crate::keys::{outputs_digest, KeyParts, Parent, StaleReason};
 use crate::storage::Store;
 use crate::target::{BuildIo, TargetSpec};
 use crate::EntityKind;
@@ -182,16 +182,13 @@ fn key_parts(
     // `settled` holds exactly this target's planned dependencies, all finished.
     let mut parents = BTreeMap::new();
     for d in &t.deps {
-        let digest = match settled.get(d) {
-            Some(Settled::Digest(s)) => s.clone(),
-            Some(Settled::Pending) => "pending".to_string(),
+        let parent = match settled.get(d) {
+            Some(Settled::Digest(s)) => Parent::Built(s.clone()),
+            Some(Settled::Pending) => Parent::Pending,
             Some(Settled::Failed) => return Err(format!("dependency {d} failed")),
-            None => match cache.get(d) {
-                Ok(Some(r)) => r.output_digest,
-                _ => "not built".to_string(),
-            },
+            None => recorded_parent(d, cache)?,
         };
-        parents.insert(d.clone(), digest);
+        parents.insert(d.clone(), parent);
     }
     Ok(KeyParts::new(
         t.kind,
@@ -199,6 +196,46 @@ fn key_parts(
         t.sources.clone(),
         parents,
     ))
+}
+
+/// The state of a dependency this run does not settle, from its record. A record that cannot
+/// be read fails the dependent: keying it on "not built" would be a guess.
+fn recorded_parent(d: &str, cache: &dyn Cache) -> Result<Parent, String> {
+    match cache.get(d) {
+        Ok(Some(r)) => Ok(Parent::Built(r.output_digest)),
+        Ok(None) => Ok(Parent::NotBuilt),
+        Err(e) => Err(unreadable(&format!("dependency {d}"), cache, &e)),
+    }
+}
+
+/// A failed cache read as an error line naming the cache and whose record it is.
+fn unreadable(whose: &str, cache: &dyn Cache, e: &CacheError) -> String {
+    match e {
+        // The backend's error names the cache already.
+        CacheError::Backend { .. } => format!("error: the record of {whose} cannot be read: {e}"),
+        CacheError::Corrupt { reason, .. } => format!(
+            "error: the record of {whose} in the cache {} is unreadable: {reason}",
+            cache.location()
+        ),
+    }
+}
+
+/// The record that decides target `id`: today's key's, else its latest (which says why it is
+/// stale). A damaged record is rebuilt over, with a warning; a cache that cannot be read fails
+/// the target.
+fn lookup_record(id: &str, key: &str, cache: &dyn Cache) -> Result<Option<TargetRecord>, String> {
+    let found = cache.get_for_key(id, key).and_then(|r| match r {
+        Some(r) => Ok(Some(r)),
+        None => cache.get(id),
+    });
+    match found {
+        Ok(r) => Ok(r),
+        Err(e @ CacheError::Corrupt { .. }) => {
+            tracing::warn!("{e}; rebuilding");
+            Ok(None)
+        }
+        Err(e) => Err(unreadable(id, cache, &e)),
+    }
 }
 
 /// Fresh-or-stale decision for one target: the reasons it must be built (empty: fresh), and
@@ -410,17 +447,10 @@ fn run_one(
     let key = parts.key().to_hex().to_string();
     // The record of today's key answers "fresh" in one lookup; the latest record of the
     // target, whatever its key, says why not.
-    let record = cache
-        .get_for_key(&t.id, &key)
-        .and_then(|r| match r {
-            Some(r) => Ok(Some(r)),
-            None => cache.get(&t.id),
-        })
-        .unwrap_or_else(|e| {
-            // An unreadable record is rebuilt over; say so.
-            tracing::warn!("{e}; rebuilding");
-            None
-        });
+    let record = match lookup_record(&t.id, &key, cache) {
+        Ok(r) => r,
+        Err(e) => return (outcome(Status::Failed, vec![e], vec![]), Settled::Failed),
+    };
     let (reasons, digest) = decide(&parts, record.as_ref(), output, opts.force);
     let lines = crate::keys::render_reasons(&reasons);
     if let Some(d) = digest {
@@ -432,7 +462,10 @@ fn run_one(
             Settled::Pending,
         );
     }
-    let _lease = match cache.acquire(&t.id) {
+    let claim = cache
+        .shared()
+        .map_or_else(|| Ok(LeaseGuard::default()), |s| s.acquire(&t.id));
+    let _lease = match claim {
         Ok(lease) => lease,
         Err(e) => {
             let mut lines = lines;
@@ -442,7 +475,17 @@ fn run_one(
     };
     // Another worker may have built it while this one waited for the claim.
     if !opts.force {
-        if let Ok(Some(r)) = cache.get_for_key(&t.id, &key) {
+        let built = match cache.get_for_key(&t.id, &key) {
+            Ok(r) => r,
+            // Damaged: rebuilt over (the first lookup warned).
+            Err(CacheError::Corrupt { .. }) => None,
+            Err(e) => {
+                let mut lines = lines;
+                lines.push(unreadable(&t.id, cache, &e));
+                return (outcome(Status::Failed, lines, reasons), Settled::Failed);
+            }
+        };
+        if let Some(r) = built {
             if let (none, Some(d)) = decide(&parts, Some(&r), output, false) {
                 debug_assert!(none.is_empty());
                 let lines = vec!["built by another worker".to_string()];
@@ -570,5 +613,87 @@ mod tests {
         assert_eq!(status["a"], Status::Failed);
         assert_eq!(status["b"], Status::Failed);
         assert_eq!(status["c"], Status::Built);
+    }
+
+    #[test]
+    fn an_unreadable_parent_record_fails_the_dependent_naming_cache_and_parent() {
+        let (dir, cache, store) = sled_and_store();
+        let opts = BuildOptions {
+            jobs: 1,
+            ..Default::default()
+        };
+        let first = execute(&[t("parent", &[])], &cache, &store, &store, &opts, &|_| {});
+        assert_eq!(first[0].status, Status::Built, "{first:?}");
+        cache.flush().unwrap();
+        let location = cache.location();
+        drop(cache);
+        // Damage the record in the database itself, as a torn write or another tool would.
+        {
+            let db = sled::open(dir.path().join("cache")).unwrap();
+            let targets = db.open_tree("targets/v1").unwrap();
+            targets
+                .insert("parent", b"{\"id\": \"par".to_vec())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let cache = crate::cache::SledCache::open(&dir.path().join("cache")).unwrap();
+        // `child` reads `parent`, which this run does not plan: its state comes from the record.
+        let outcomes = execute(
+            &[t("child", &["parent"])],
+            &cache,
+            &store,
+            &store,
+            &opts,
+            &|_| {},
+        );
+        assert_eq!(outcomes[0].status, Status::Failed, "{outcomes:?}");
+        let text = outcomes[0].reasons.join("\n");
+        assert!(text.contains("dependency parent"), "{text}");
+        assert!(text.contains(&location), "{text}");
+        assert!(text.contains("unreadable"), "{text}");
+        assert_eq!(
+            cache.get("child").unwrap(),
+            None,
+            "a failed target has no record"
+        );
+    }
+
+    #[test]
+    fn parents_are_keyed_by_state_not_by_words() {
+        let cache = crate::cache::MemoryCache::new();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().to_str().unwrap(), None, true).unwrap();
+        let opts = BuildOptions {
+            jobs: 1,
+            ..Default::default()
+        };
+        // `gone` is neither planned nor recorded; `p` is built in this run.
+        let targets = vec![t("p", &[]), t("c", &["p", "gone"])];
+        let outcomes = execute(&targets, &cache, &store, &store, &opts, &|_| {});
+        assert!(
+            outcomes.iter().all(|o| o.status == Status::Built),
+            "{outcomes:?}"
+        );
+        let p = cache.get("p").unwrap().unwrap();
+        let c = cache.get("c").unwrap().unwrap();
+        assert_eq!(c.parts.parents["p"], Parent::Built(p.output_digest));
+        assert_eq!(c.parts.parents["gone"], Parent::NotBuilt);
+        // A dry run after a forced change of `p` would rebuild it: `c` sees it pending.
+        let mut changed = targets.clone();
+        changed[0].config = serde_json::json!({"edited": true});
+        let dry = BuildOptions {
+            dry_run: true,
+            ..opts
+        };
+        let outcomes = execute(&changed, &cache, &store, &store, &dry, &|_| {});
+        let c = outcomes.iter().find(|o| o.id == "c").unwrap();
+        assert_eq!(c.status, Status::WouldBuild);
+        assert_eq!(
+            c.reasons,
+            vec![format!(
+                "parent p will rebuild (output {} may change)",
+                &cache.get("p").unwrap().unwrap().output_digest[..12]
+            )]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Stale reasons: the typed difference between today's key parts and the recorded ones, and the
 //! one place they are rendered for a person.
 
-use super::KeyParts;
+use super::{KeyParts, Parent};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -60,10 +60,10 @@ pub enum StaleReason {
     ParentChanged {
         /// The parent target's id.
         target: String,
-        /// Recorded output digest (None: it was not a dependency).
-        old: Option<String>,
-        /// Current output digest (None: no longer a dependency; "pending" while it rebuilds).
-        new: Option<String>,
+        /// Recorded state (None: it was not a dependency).
+        old: Option<Parent>,
+        /// Current state (None: no longer a dependency).
+        new: Option<Parent>,
     },
     /// The key matches but a recorded output is missing at OUTPUT.
     OutputMissing {
@@ -74,6 +74,15 @@ pub enum StaleReason {
 
 fn short(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)
+}
+
+/// A parent's state in a phrase: its short output digest, or what it is instead.
+fn parent_text(p: &Parent) -> String {
+    match p {
+        Parent::Built(d) => short(d).to_string(),
+        Parent::Pending => "pending rebuild".to_string(),
+        Parent::NotBuilt => "not built".to_string(),
+    }
 }
 
 fn value_text(v: &Option<Value>) -> String {
@@ -118,21 +127,23 @@ impl fmt::Display for StaleReason {
             StaleReason::ParentChanged { target, old, new } => match (old, new) {
                 (None, _) => write!(f, "new dependency: {target}"),
                 (Some(_), None) => write!(f, "dependency dropped: {target}"),
-                (Some(o), Some(n)) if n == "pending" => {
-                    write!(
-                        f,
-                        "parent {target} will rebuild (output {} may change)",
-                        short(o)
-                    )
+                (Some(Parent::Built(o)), Some(Parent::Pending)) => write!(
+                    f,
+                    "parent {target} will rebuild (output {} may change)",
+                    short(o)
+                ),
+                (Some(o), Some(Parent::Pending)) => {
+                    write!(f, "parent {target} will rebuild (was {})", parent_text(o))
                 }
-                (Some(o), Some(n)) => {
-                    write!(
-                        f,
-                        "parent {target} output changed ({} → {})",
-                        short(o),
-                        short(n)
-                    )
+                (Some(o), Some(Parent::NotBuilt)) => {
+                    write!(f, "parent {target} is not built (was {})", parent_text(o))
                 }
+                (Some(o), Some(n)) => write!(
+                    f,
+                    "parent {target} output changed ({} → {})",
+                    parent_text(o),
+                    parent_text(n)
+                ),
             },
             StaleReason::OutputMissing { key } => write!(f, "output missing: {key}"),
         }
@@ -335,21 +346,31 @@ mod tests {
 
     #[test]
     fn parents_are_diffed_by_id() {
-        let old = KeyParts::new(
-            EntityKind::Frame,
-            json!({}),
-            vec![],
-            BTreeMap::from([("p".to_string(), "aaaaaaaaaaaaaaaa".to_string())]),
-        );
-        let new = KeyParts::new(
-            EntityKind::Frame,
-            json!({}),
-            vec![],
-            BTreeMap::from([("p".to_string(), "bbbbbbbbbbbbbbbb".to_string())]),
+        let with = |p: Parent| {
+            KeyParts::new(
+                EntityKind::Frame,
+                json!({}),
+                vec![],
+                BTreeMap::from([("p".to_string(), p)]),
+            )
+        };
+        let old = with(Parent::Built("aaaaaaaaaaaaaaaa".into()));
+        let lines = |new: Parent| render_reasons(&with(new).compare(&old));
+        assert_eq!(
+            lines(Parent::Built("bbbbbbbbbbbbbbbb".into())),
+            vec!["parent p output changed (aaaaaaaaaaaa → bbbbbbbbbbbb)"]
         );
         assert_eq!(
-            render_reasons(&new.compare(&old)),
-            vec!["parent p output changed (aaaaaaaaaaaa → bbbbbbbbbbbb)"]
+            lines(Parent::Pending),
+            vec!["parent p will rebuild (output aaaaaaaaaaaa may change)"]
+        );
+        assert_eq!(
+            lines(Parent::NotBuilt),
+            vec!["parent p is not built (was aaaaaaaaaaaa)"]
+        );
+        assert_eq!(
+            render_reasons(&old.compare(&with(Parent::NotBuilt))),
+            vec!["parent p output changed (not built → aaaaaaaaaaaa)"]
         );
     }
 }

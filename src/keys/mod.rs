@@ -8,7 +8,7 @@
 //! | target kind and its output-format version ([`kind_version`]) | yes | yes, as a version bump |
 //! | config block after template expansion, plus derived output paths and IDs | yes | yes, field path with old → new |
 //! | sources read: (key relative to INPUT, ETag, size), sorted | yes | yes, per object |
-//! | output digests of the targets it reads | yes | yes, per parent |
+//! | the targets it reads: output digest, or pending / not built ([`Parent`]) | yes | yes, per parent |
 //! | mtimes, absolute paths, host names, `last_updated_at` | **never** | – |
 //!
 //! Keying on parents' *output digests* rather than their keys gives early cutoff: a parent that
@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the key derivation and record layout. Bumping it makes every target stale.
-pub const CACHE_FORMAT_VERSION: u32 = 1;
+/// 2: parents are [`Parent`] values (`{"built": digest}`, `"pending"`, `"not_built"`) instead
+/// of bare strings, where a digest and the words "pending" / "not built" shared one namespace.
+pub const CACHE_FORMAT_VERSION: u32 = 2;
 
 /// Domain separator hashed before the parts, so a key never collides with another BLAKE3 use.
 const KEY_DOMAIN: &[u8] = b"cryoet-ingest/target-key/v1\n";
@@ -74,8 +76,52 @@ pub struct KeyParts {
     pub config: serde_json::Value,
     /// Every source object the target reads, sorted by key.
     pub sources: Vec<ObjectInfo>,
-    /// Output digest of every target whose outputs this one reads, by target id.
-    pub parents: BTreeMap<String, String>,
+    /// State of every target whose outputs this one reads, by target id.
+    pub parents: BTreeMap<String, Parent>,
+}
+
+/// What a target's key says of one target it reads.
+///
+/// Serialized externally tagged, so a digest can never be mistaken for a state:
+/// `{"built": "<hex>"}`, `"pending"`, `"not_built"`. Records of cache format 1 held bare
+/// strings; they still decode (a digest as `Built`, "pending", "not built"), so an old record
+/// reads as "cache format version 1 → 2" rather than as damaged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Parent {
+    /// Built (this run or before) with this output digest.
+    Built(String),
+    /// Would rebuild in this dry run: its output digest is not known yet.
+    Pending,
+    /// Neither planned in this run nor recorded in the cache.
+    NotBuilt,
+}
+
+impl<'de> Deserialize<'de> for Parent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Parent, D::Error> {
+        /// Format 2's tagged form.
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Tagged {
+            Built(String),
+            Pending,
+            NotBuilt,
+        }
+        /// Either form: format 2's, or format 1's bare string.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            Tagged(Tagged),
+            Legacy(String),
+        }
+        Ok(match Any::deserialize(d)? {
+            Any::Tagged(Tagged::Built(digest)) => Parent::Built(digest),
+            Any::Tagged(Tagged::Pending) => Parent::Pending,
+            Any::Tagged(Tagged::NotBuilt) => Parent::NotBuilt,
+            Any::Legacy(s) if s == "not built" => Parent::NotBuilt,
+            Any::Legacy(digest) => Parent::Built(digest),
+        })
+    }
 }
 
 /// A target's key: 32 bytes of BLAKE3, shown as hex.
@@ -95,7 +141,7 @@ impl KeyParts {
         kind: EntityKind,
         config: serde_json::Value,
         mut sources: Vec<ObjectInfo>,
-        parents: BTreeMap<String, String>,
+        parents: BTreeMap<String, Parent>,
     ) -> KeyParts {
         sources.sort();
         sources.dedup();
@@ -186,7 +232,7 @@ mod tests {
                 etag: "e1".into(),
                 size: 10,
             }],
-            BTreeMap::from([("ds/TS_1/TiltSeries/100".into(), "d1".into())]),
+            BTreeMap::from([("ds/TS_1/TiltSeries/100".into(), Parent::Built("d1".into()))]),
         )
     }
 
@@ -207,11 +253,42 @@ mod tests {
         assert_ne!(p.key(), base);
         let mut p = parts();
         p.parents
-            .insert("ds/TS_1/TiltSeries/100".into(), "d2".into());
+            .insert("ds/TS_1/TiltSeries/100".into(), Parent::Built("d2".into()));
+        assert_ne!(p.key(), base);
+        let mut p = parts();
+        p.parents
+            .insert("ds/TS_1/TiltSeries/100".into(), Parent::Pending);
         assert_ne!(p.key(), base);
         let mut p = parts();
         p.kind_version += 1;
         assert_ne!(p.key(), base);
+    }
+
+    #[test]
+    fn parent_states_serialize_apart_from_any_digest() {
+        let text = |p: &Parent| serde_json::to_string(p).unwrap();
+        assert_eq!(
+            text(&Parent::Built("pending".into())),
+            r#"{"built":"pending"}"#
+        );
+        assert_eq!(text(&Parent::Pending), r#""pending""#);
+        assert_eq!(text(&Parent::NotBuilt), r#""not_built""#);
+        for p in [
+            Parent::Built("ab".into()),
+            Parent::Pending,
+            Parent::NotBuilt,
+        ] {
+            assert_eq!(serde_json::from_str::<Parent>(&text(&p)).unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn format_1_parents_still_decode() {
+        let old: BTreeMap<String, Parent> =
+            serde_json::from_str(r#"{"a": "0f6b", "b": "pending", "c": "not built"}"#).unwrap();
+        assert_eq!(old["a"], Parent::Built("0f6b".into()));
+        assert_eq!(old["b"], Parent::Pending);
+        assert_eq!(old["c"], Parent::NotBuilt);
     }
 
     #[test]
