@@ -7,6 +7,8 @@
 //! - `human_text`: snapshots of the build log, `explain` and `validate` errors (redacted);
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `demo`: the bundled demo deposition;
+//! - `draco_parity`: our Draco mesh fragments against DracoPy's, both decoded by DracoPy (test
+//!   venv);
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
@@ -37,6 +39,7 @@ mod common;
 mod annotations;
 mod bad_input;
 mod demo;
+mod draco_parity;
 mod engine;
 mod explain;
 mod fqmr_parity;
