@@ -126,8 +126,10 @@ fn encode_edgebreaker(
     Some(out)
 }
 
-/// Sequential connectivity with raw indices, values without prediction, stored raw.
-fn encode_sequential(
+/// Sequential connectivity with raw indices, values without prediction, stored raw: the
+/// fallback, and the form fragments were written in before edgebreaker (public so that
+/// benchmarks can compare the two).
+pub fn encode_sequential(
     vertices: &[[f32; 3]],
     faces: &[[u32; 3]],
     bits: u8,

@@ -24,25 +24,33 @@ pub fn varint(out: &mut Vec<u8>, mut v: u64) {
 #[derive(Default)]
 pub struct BitWriter {
     bytes: Vec<u8>,
-    bits: u64,
+    /// Pending bits, lowest first, and how many there are (< 8 between calls).
+    acc: u64,
+    pending: u32,
 }
 
 impl BitWriter {
-    /// Appends the low `n` bits of `value`, lowest first.
+    /// Appends the low `n` (≤ 32) bits of `value`, lowest first.
     pub fn put(&mut self, n: u32, value: u32) {
-        for b in 0..n {
-            if self.bits % 8 == 0 {
-                self.bytes.push(0);
-            }
-            if (value >> b) & 1 == 1 {
-                *self.bytes.last_mut().expect("pushed above") |= 1 << (self.bits % 8);
-            }
-            self.bits += 1;
+        let masked = if n >= 32 {
+            u64::from(value)
+        } else {
+            u64::from(value) & ((1u64 << n) - 1)
+        };
+        self.acc |= masked << self.pending;
+        self.pending += n;
+        while self.pending >= 8 {
+            self.bytes.push(self.acc as u8);
+            self.acc >>= 8;
+            self.pending -= 8;
         }
     }
 
     /// The packed bytes (the last one zero-padded).
-    pub fn into_bytes(self) -> Vec<u8> {
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        if self.pending > 0 {
+            self.bytes.push(self.acc as u8);
+        }
         self.bytes
     }
 }
