@@ -60,7 +60,7 @@ impl CornerTable {
     pub fn previous(&self, c: u32) -> u32 {
         if c == INVALID {
             c
-        } else if c % 3 == 0 {
+        } else if c.is_multiple_of(3) {
             c + 2
         } else {
             c - 1
@@ -144,7 +144,7 @@ impl CornerTable {
             let tip = self.corner_vertex[c];
             let source = self.vertex(self.next(cc));
             let sink = self.vertex(self.previous(cc));
-            if c % 3 == 0 && (tip == source || tip == sink || source == sink) {
+            if c.is_multiple_of(3) && (tip == source || tip == sink || source == sink) {
                 self.num_degenerated_faces += 1;
                 c += 3;
                 continue;

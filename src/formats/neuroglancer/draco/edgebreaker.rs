@@ -91,11 +91,11 @@ pub fn encode(faces: &[[u32; 3]]) -> Option<Connectivity> {
             init_corners.push(table.next(start));
             let opp = table.opposite(table.next(start));
             if opp != INVALID && !e.visited_faces[(opp / 3) as usize] {
-                e.from_corner(opp)?;
+                e.traverse_component(opp)?;
             }
         } else {
             e.encode_hole(table.next(start), true);
-            e.from_corner(start)?;
+            e.traverse_component(start)?;
         }
     }
     // The decoder creates faces in reverse symbol order, then the init faces.
@@ -230,7 +230,7 @@ impl Encoder<'_> {
     }
 
     /// The edgebreaker traversal of one component (`EncodeConnectivityFromCorner`).
-    fn from_corner(&mut self, corner: u32) -> Option<()> {
+    fn traverse_component(&mut self, corner: u32) -> Option<()> {
         let t = self.t;
         let mut stack = vec![corner];
         let num_faces = self.visited_faces.len();
