@@ -8,6 +8,8 @@
 //! - `bad_input`: clear errors, exit codes, nothing partial left behind;
 //! - `cache_conformance`: one suite of the cache contract run against sled, memory and S3 (moto);
 //! - `demo`: the bundled demo deposition;
+//! - `draco_parity`: our Draco mesh fragments against DracoPy's, both decoded by DracoPy (test
+//!   venv);
 //! - `key_vectors`: the key test vectors of `cache-format/`;
 //! - `keyimage`: tomogram key-image overlays (colours, which edits rebuild them);
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
@@ -40,6 +42,7 @@ mod annotations;
 mod bad_input;
 mod cache_conformance;
 mod demo;
+mod draco_parity;
 mod engine;
 mod explain;
 mod fqmr_parity;

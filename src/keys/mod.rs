@@ -53,7 +53,8 @@ pub fn kind_version(kind: EntityKind) -> u32 {
         // 2: x/y offsets computed from +0.0, as numpy's matrix product (no `-0.0`).
         Alignment => 2,
         // 2: segmentation meshes are zmesh's (LOD 0) and pyfqmr's (coarser LODs), exactly.
-        AnnotationViz => 2,
+        // 3: mesh fragments are Draco edgebreaker + rANS (same decoded meshes, ~4× smaller).
+        AnnotationViz => 3,
         // 2: annotation overlays (visualization-default masks and points) are drawn.
         KeyImage => 2,
         // 2: configured paths are `bucket/key` (not keys of INPUT), a configured photo that is
