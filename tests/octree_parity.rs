@@ -10,8 +10,9 @@
 //! pyfqmr LODs (3 levels, the demo's case); the same blob's marching-cubes surface unsimplified
 //! (vertices on the cell planes); a box whose faces lie in cell planes (faces on a plane go to
 //! one side by their normal); a ball given as two copies of its vertices (trimesh merges them
-//! when it builds the mesh); a single-LOD mesh; and the blob with a float64 grid origin (the
-//! oriented-mesh path).
+//! when it builds the mesh); a single-LOD mesh; and the blob at a negative grid origin, whose
+//! stored positions depend on the precision of the origin (float32 for igneous's
+//! `process_mesh`, float64 for the oriented-mesh path).
 
 use crate::common::python_script;
 use cryoet_ingest::formats::neuroglancer::multilod::{self, OriginPrecision};
@@ -100,6 +101,18 @@ fn doubled_ball() -> TriMesh {
     TriMesh { vertices, faces }
 }
 
+/// `m` moved by `d` (in float32).
+fn moved(m: &TriMesh, d: [f32; 3]) -> TriMesh {
+    TriMesh {
+        vertices: m
+            .vertices
+            .iter()
+            .map(|v| [0, 1, 2].map(|a| v[a] + d[a]))
+            .collect(),
+        faces: m.faces.clone(),
+    }
+}
+
 /// One fragment as igneous leaves it: position, float32 vertices, faces, stored positions.
 struct Fragment {
     position: [u32; 3],
@@ -170,18 +183,24 @@ fn igneous(
         .collect()
 }
 
-/// Compares our octree of `lods` with igneous's; returns a one-line summary.
+/// Compares our octree of `lods` with igneous's; returns a one-line summary and how many
+/// stored positions the other origin precision would have got wrong.
 fn check(
     dir: &std::path::Path,
     name: &str,
     lods: &[TriMesh],
     precision: OriginPrecision,
-) -> String {
+) -> (String, usize) {
     let theirs = igneous(dir, name, lods, precision == OriginPrecision::Double);
     let (origin, shape) = multilod::mesh_shape_from_lods(lods).unwrap();
     let (chunk, ours) = multilod::octree(lods, origin, shape).unwrap();
     assert_eq!(ours.len(), theirs.len(), "{name}: LOD count");
     let mut counts = Vec::new();
+    let other = match precision {
+        OriginPrecision::Single => OriginPrecision::Double,
+        OriginPrecision::Double => OriginPrecision::Single,
+    };
+    let mut other_wrong = 0;
     for (lod, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         let op: Vec<[u32; 3]> = o.iter().map(|(p, _)| *p).collect();
         let tp: Vec<[u32; 3]> = t.iter().map(|f| f.position).collect();
@@ -210,11 +229,17 @@ fn check(
                 stored, f.stored,
                 "{name} LOD {lod} fragment {pos:?}: stored positions"
             );
+            let by_other = multilod::stored_model(&mesh.vertices, origin, scale, *pos, other);
+            other_wrong += by_other.iter().zip(&stored).filter(|(a, b)| a != b).count();
             faces += mesh.faces.len();
         }
         counts.push(format!("{} fragments / {faces} faces", o.len()));
     }
-    format!("{name}: {}", counts.join(", "))
+    let summary = format!(
+        "{name}: {}; {other_wrong} stored positions differ under the other origin precision",
+        counts.join(", ")
+    );
+    (summary, other_wrong)
 }
 
 #[test]
@@ -247,15 +272,26 @@ fn octree_fragments_equal_igneous() {
             vec![simplified.clone()],
             OriginPrecision::Single,
         ),
+        // A negative grid origin: `v - origin` is then inexact in float32, so the two
+        // precisions of the stored-model subtraction differ.
+        (
+            "blob_negative_origin",
+            multilod::generate_lods(&moved(&simplified, [-30.3, -41.7, 0.0]), 2),
+            OriginPrecision::Single,
+        ),
         (
             "blob_f64_origin",
-            multilod::generate_lods(&simplified, 2),
+            multilod::generate_lods(&moved(&simplified, [-30.3, -41.7, 0.0]), 2),
             OriginPrecision::Double,
         ),
     ];
     let mut report = Vec::new();
     for (name, lods, precision) in &cases {
-        report.push(check(dir.path(), name, lods, *precision));
+        let (summary, other_wrong) = check(dir.path(), name, lods, *precision);
+        if name.contains("negative") || name.contains("f64") {
+            assert!(other_wrong > 0, "{name} does not tell the precisions apart");
+        }
+        report.push(summary);
     }
     // Shown with --nocapture: what was compared.
     println!("{}", report.join("\n"));
