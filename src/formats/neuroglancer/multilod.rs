@@ -197,6 +197,9 @@ pub fn encode_lods_in_grid(
     Some((manifest, data))
 }
 
+/// One octree fragment: its position in the LOD's grid and its float32 mesh.
+pub type Fragment = ([u32; 3], TriMesh);
+
 /// The octree fragments of `lods` on the grid at `origin` spanning `shape`, before
 /// quantization: the chunk shape `ceil(shape / 2^(n-1))` and, per LOD, the fragments' octree
 /// positions with their float32 meshes, as igneous's `create_octree_level_from_mesh` makes
@@ -205,7 +208,7 @@ pub fn octree(
     lods: &[TriMesh],
     origin: [f64; 3],
     shape: [i64; 3],
-) -> Option<([f64; 3], Vec<Vec<([u32; 3], TriMesh)>>)> {
+) -> Option<([f64; 3], Vec<Vec<Fragment>>)> {
     if lods.is_empty() {
         return None;
     }
@@ -284,7 +287,7 @@ fn octree_level(
     num_lods: u32,
     origin: [f64; 3],
     grid_length: [f64; 3],
-) -> Vec<([u32; 3], TriMesh)> {
+) -> Vec<Fragment> {
     let cells_of = |scale: [f64; 3]| [0, 1, 2].map(|a| (grid_length[a] / scale[a]).ceil() as u32);
     let mut mesh = Mesh64::processed(mesh);
     if lod > 0 {
@@ -299,11 +302,10 @@ fn octree_level(
         return vec![([0, 0, 0], mesh.to_f32())];
     }
     let scale = chunk.map(|c| c * f64::from(1u32 << lod));
-    let mut cells: Vec<([u32; 3], TriMesh)> =
-        gridded_submeshes(&mesh, origin, cells_of(scale), scale)
-            .into_iter()
-            .map(|(c, m)| (c, m.to_f32()))
-            .collect();
+    let mut cells: Vec<Fragment> = gridded_submeshes(&mesh, origin, cells_of(scale), scale)
+        .into_iter()
+        .map(|(c, m)| (c, m.to_f32()))
+        .collect();
     cells.sort_by_key(|(c, _)| morton(*c));
     cells
 }
