@@ -15,6 +15,8 @@
 //! - `keyphotos`: dataset and deposition key photos (INPUT, HTTP on 127.0.0.1, fallback);
 //! - `ng_annotations`: neuroglancer precomputed annotations of points, oriented points and
 //!   instance segmentations, decoded by a spec reader with cloud-volume's ShardReader (test venv);
+//! - `octree_parity`: the multi-resolution mesh fragments (octree cells cut by trimesh's plane
+//!   slicing) against igneous and cloud-volume themselves (test venv);
 //! - `maintenance`: `ingest plan` work units, `ingest cache verify|gc`;
 //! - `parity`: the reference's behaviour on real configs and layouts (empty parents, IDs before
 //!   filters, run_name_regex, destination_filter and read-only references, --metadata-only,
@@ -53,6 +55,7 @@ mod keyphotos;
 mod maintenance;
 mod neuroglancer_segmentation;
 mod ng_annotations;
+mod octree_parity;
 mod package_samples;
 mod palette;
 mod parity;

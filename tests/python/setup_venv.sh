@@ -33,6 +33,9 @@ fi
 # lock) is igneous's mesher: tests/zmesh_parity.rs compares our LOD 0 meshes with its output.
 # pyfqmr 0.5.0 (the reference's lock) is the quadric decimation of the mesh LODs, which
 # src/formats/neuroglancer/fqmr.rs reproduces; tests/fqmr_parity.rs compares the two.
+# shapely (the reference's lock: 2.1.2) is what trimesh's plane slicing imports; with
+# mapbuffer 1.1.0 and task-queue 2.14.3 (the reference's lock) it lets igneous's
+# multi-resolution mesher run (below).
 "$venv/bin/python" -m pip install --quiet \
     "zarr==2.18.7" \
     "numcodecs" \
@@ -49,7 +52,16 @@ fi
     "cloud-volume==10.5.0" \
     "DracoPy==1.5.0" \
     "zmesh==1.9.0" \
-    "pyfqmr==0.5.0"
+    "pyfqmr==0.5.0" \
+    "shapely==2.1.2" \
+    "mapbuffer==1.1.0" \
+    "task-queue==2.14.3"
+# igneous-pipeline 4.30.0 (the reference's lock) cuts the multi-resolution mesh octree
+# (tests/octree_parity.rs runs its create_octree_level_from_mesh against
+# src/formats/neuroglancer/multilod.rs). Without its dependencies: the test imports only
+# igneous.tasks.mesh.multires, whose imports the line above provides; the rest of igneous
+# (skeletons, image tasks) would pull OpenCV, kimimaro and more.
+"$venv/bin/python" -m pip install --quiet --no-deps "igneous-pipeline==4.30.0"
 
 # A second venv, inside the first, pinned to the reference's numerics (its lock: numpy 1.26.4,
 # scikit-image 0.22.0, zarr 2.18.7, numcodecs 0.15.1, mrcfile 1.5.4): the float pyramid levels
@@ -91,12 +103,13 @@ fi
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md
 import zarr, numcodecs, mrcfile, numpy, trimesh, h5py, moto, starfile, imodmodel, distinctipy
-import neuroglancer, cloudvolume, DracoPy, sklearn, pyfqmr
+import neuroglancer, cloudvolume, DracoPy, sklearn, pyfqmr, shapely, mapbuffer, taskqueue
 print("venv ready:", "zarr", zarr.__version__, "numcodecs", numcodecs.__version__,
       "mrcfile", mrcfile.__version__, "numpy", numpy.__version__, "trimesh", trimesh.__version__,
       "h5py", h5py.__version__, "moto", moto.__version__,
       "starfile", md.version("starfile"), "imodmodel", md.version("imodmodel"), "distinctipy", md.version("distinctipy"),
       "neuroglancer", md.version("neuroglancer"), "cloud-volume", md.version("cloud-volume"),
-      "scikit-learn", sklearn.__version__, "pyfqmr", md.version("pyfqmr"))
+      "scikit-learn", sklearn.__version__, "pyfqmr", md.version("pyfqmr"),
+      "igneous-pipeline", md.version("igneous-pipeline"))
 PY
 "$numerics/bin/python" -c 'import numpy, skimage, zarr; print("reference-numerics ready: numpy", numpy.__version__, "scikit-image", skimage.__version__, "zarr", zarr.__version__)'

@@ -319,9 +319,10 @@ pub fn encode_oriented_mesh(
     let (mesh_dir, spec) = create_mesh_dir(out_dir, chunk)?;
     // The octree uses the first `num_lod` LODs on the grid that spans all of them.
     let used = &lods[..(num_lod as usize).min(lods.len())];
-    let encoded = multilod::encode_lods_in_grid(used, origin, shape)
-        .map(|(manifest, data)| vec![(GLB_LABEL, manifest, data)])
-        .unwrap_or_default();
+    let encoded =
+        multilod::encode_lods_in_grid(used, origin, shape, multilod::OriginPrecision::Double)
+            .map(|(manifest, data)| vec![(GLB_LABEL, manifest, data)])
+            .unwrap_or_default();
     segmentation_mesh::write_encoded_shards(&mesh_dir, &spec, encoded)
 }
 

@@ -11,6 +11,7 @@ pub mod draco;
 pub mod fqmr;
 pub mod mesh;
 pub mod multilod;
+pub mod plane_slice;
 pub mod segmentation;
 mod segmentation_mesh;
 pub mod sharding;

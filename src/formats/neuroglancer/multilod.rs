@@ -5,9 +5,8 @@
 
 use super::draco;
 use super::fqmr;
-use super::trimesh;
+use super::plane_slice::{slice_plane, Mesh64};
 use super::trimesh::TriMesh;
-use std::collections::HashMap;
 
 /// Bits of the quantized vertex positions (the reference's `vertex_quantization_bits`).
 pub const VERTEX_QUANTIZATION_BITS: u8 = 16;
@@ -139,12 +138,25 @@ pub fn generate_lods(mesh: &TriMesh, max_lod: u32) -> Vec<TriMesh> {
     lods
 }
 
+/// How the grid origin is subtracted from a fragment's float32 vertices before they are
+/// scaled to stored-model units (cloud-volume's `to_stored_model_space` subtracts the origin
+/// in the origin's own precision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginPrecision {
+    /// igneous's `process_mesh`: the origin is the floor of float32 vertices, a float32, so
+    /// the difference is rounded to float32.
+    Single,
+    /// cryoet-data-portal-neuroglancer's `_process_decimated_mesh`: the origin comes from the
+    /// float64 meshes, so the difference is exact in float64.
+    Double,
+}
+
 /// The octree of `lods` (chunk shape `ceil(shape / 2^(n-1))`), each fragment Draco-encoded in
 /// stored-model coordinates; returns the manifest and the concatenated fragment data (LOD 0
-/// first). `None` when the grid degenerates.
+/// first). `None` when the grid degenerates or nothing could be encoded.
 pub fn encode_lods(lods: &[TriMesh]) -> Option<(Manifest, Vec<u8>)> {
     let (origin, shape) = mesh_shape_from_lods(lods)?;
-    encode_lods_in_grid(lods, origin, shape)
+    encode_lods_in_grid(lods, origin, shape, OriginPrecision::Single)
 }
 
 /// [`encode_lods`] on a given grid (origin and shape), which may span more LODs than are
@@ -154,7 +166,49 @@ pub fn encode_lods_in_grid(
     lods: &[TriMesh],
     origin: [f64; 3],
     shape: [i64; 3],
+    precision: OriginPrecision,
 ) -> Option<(Manifest, Vec<u8>)> {
+    let (chunk, levels) = octree(lods, origin, shape)?;
+    let mut manifest = Manifest {
+        chunk_shape: chunk.map(|c| c as f32),
+        grid_origin: origin.map(|o| o as f32),
+        fragment_positions: Vec::new(),
+        fragment_sizes: Vec::new(),
+    };
+    let mut data = Vec::new();
+    for (lod, fragments) in levels.into_iter().enumerate() {
+        let scale = chunk.map(|c| c * f64::from(1u32 << lod));
+        let mut positions = Vec::new();
+        let mut sizes = Vec::new();
+        for (pos, frag) in fragments {
+            let stored = stored_model(&frag.vertices, origin, scale, pos, precision);
+            let bytes = encode_fragment(&stored, &frag.faces);
+            sizes.push(bytes.len() as u32);
+            positions.push(pos);
+            data.extend_from_slice(&bytes);
+        }
+        manifest.fragment_positions.push(positions);
+        manifest.fragment_sizes.push(sizes);
+    }
+    // igneous leaves out a segment none of whose fragments could be encoded.
+    if data.is_empty() {
+        return None;
+    }
+    Some((manifest, data))
+}
+
+/// One octree fragment: its position in the LOD's grid and its float32 mesh.
+pub type Fragment = ([u32; 3], TriMesh);
+
+/// The octree fragments of `lods` on the grid at `origin` spanning `shape`, before
+/// quantization: the chunk shape `ceil(shape / 2^(n-1))` and, per LOD, the fragments' octree
+/// positions with their float32 meshes, as igneous's `create_octree_level_from_mesh` makes
+/// them. `None` without LODs or when a chunk side is zero.
+pub fn octree(
+    lods: &[TriMesh],
+    origin: [f64; 3],
+    shape: [i64; 3],
+) -> Option<([f64; 3], Vec<Vec<Fragment>>)> {
     if lods.is_empty() {
         return None;
     }
@@ -164,54 +218,68 @@ pub fn encode_lods_in_grid(
         return None;
     }
     let grid_length = shape.map(|s| s as f64);
-    let mut manifest = Manifest {
-        chunk_shape: chunk.map(|c| c as f32),
-        grid_origin: origin.map(|o| o as f32),
-        fragment_positions: Vec::new(),
-        fragment_sizes: Vec::new(),
-    };
-    let mut data = Vec::new();
-    let qmax = f64::from((1u32 << VERTEX_QUANTIZATION_BITS) - 1);
-    for (lod, mesh) in lods.iter().enumerate() {
-        let fragments = octree_level(mesh, chunk, lod as u32, n, origin, grid_length);
-        let scale = chunk.map(|c| c * f64::from(1u32 << lod));
-        let mut positions = Vec::new();
-        let mut sizes = Vec::new();
-        for (pos, frag) in fragments {
-            let stored: Vec<[f32; 3]> = frag
-                .vertices
-                .iter()
-                .map(|v| {
-                    [0, 1, 2].map(|a| {
-                        let s =
-                            ((f64::from(v[a]) - origin[a]) / scale[a] - f64::from(pos[a])) * qmax;
-                        s.round_ties_even().clamp(0.0, qmax) as f32
-                    })
-                })
-                .collect();
-            let (lo, hi) = TriMesh {
-                vertices: stored.clone(),
-                faces: Vec::new(),
-            }
-            .bounds()
-            .unwrap_or(([0.0; 3], [0.0; 3]));
-            let range = (0..3).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max);
-            let bytes =
-                draco::encode_mesh(&stored, &frag.faces, VERTEX_QUANTIZATION_BITS, lo, range);
-            sizes.push(bytes.len() as u32);
-            positions.push(pos);
-            data.extend_from_slice(&bytes);
-        }
-        manifest.fragment_positions.push(positions);
-        manifest.fragment_sizes.push(sizes);
-    }
-    Some((manifest, data))
+    let levels = lods
+        .iter()
+        .enumerate()
+        .map(|(lod, mesh)| octree_level(mesh, chunk, lod as u32, n, origin, grid_length))
+        .collect();
+    Some((chunk, levels))
 }
 
-/// One octree level: the mesh cut at the planes of the next finer level (so every triangle
-/// of a coarse fragment lies in one child cell, as Neuroglancer's partitioning needs), then
-/// grouped into cells of `chunk · 2^lod`; the coarsest level is one fragment at (0, 0, 0).
-/// Empty and degenerate (point or line) cells are left out; cells are in Z-curve order.
+/// cloud-volume's `to_stored_model_space` for a fragment at octree position `pos` of a LOD
+/// whose cells measure `scale`: `((v - origin) / scale - pos) · (2^bits - 1)`, rounded half
+/// to even and clamped to the quantization range.
+pub fn stored_model(
+    vertices: &[[f32; 3]],
+    origin: [f64; 3],
+    scale: [f64; 3],
+    pos: [u32; 3],
+    precision: OriginPrecision,
+) -> Vec<[f32; 3]> {
+    let qmax = f64::from((1u32 << VERTEX_QUANTIZATION_BITS) - 1);
+    vertices
+        .iter()
+        .map(|v| {
+            [0, 1, 2].map(|a| {
+                let from_origin = match precision {
+                    OriginPrecision::Single => f64::from(v[a] - origin[a] as f32),
+                    OriginPrecision::Double => f64::from(v[a]) - origin[a],
+                };
+                let s = (from_origin / scale[a] - f64::from(pos[a])) * qmax;
+                s.round_ties_even().clamp(0.0, qmax) as f32
+            })
+        })
+        .collect()
+}
+
+/// DracoPy's encoding of one fragment (quantization origin at the smallest stored position,
+/// range the largest extent), or no bytes where DracoPy fails and igneous stores an empty
+/// fragment: a fragment without faces, or one whose every face has two corners at the same
+/// stored position (Draco drops those and refuses a mesh left without triangles).
+fn encode_fragment(stored: &[[f32; 3]], faces: &[[u32; 3]]) -> Vec<u8> {
+    let at = |i: u32| stored[i as usize];
+    let all_degenerate = faces
+        .iter()
+        .all(|f| at(f[0]) == at(f[1]) || at(f[1]) == at(f[2]) || at(f[0]) == at(f[2]));
+    if all_degenerate {
+        return Vec::new();
+    }
+    let (lo, hi) = TriMesh {
+        vertices: stored.to_vec(),
+        faces: Vec::new(),
+    }
+    .bounds()
+    .unwrap_or(([0.0; 3], [0.0; 3]));
+    let range = (0..3).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max);
+    draco::encode_mesh(stored, faces, VERTEX_QUANTIZATION_BITS, lo, range)
+}
+
+/// One octree level, as igneous's `create_octree_level_from_mesh`: the mesh (vertices merged,
+/// as trimesh builds it) is first, above LOD 0, cut into the cells of the next finer level
+/// and put back together (`retriangulate_mesh`), so that no triangle of a coarse fragment
+/// straddles a finer cell; the coarsest level is that whole mesh, one fragment at (0, 0, 0);
+/// the other levels are cut into cells of `chunk · 2^lod` ([`gridded_submeshes`]), in
+/// Z-curve order.
 fn octree_level(
     mesh: &TriMesh,
     chunk: [f64; 3],
@@ -219,53 +287,64 @@ fn octree_level(
     num_lods: u32,
     origin: [f64; 3],
     grid_length: [f64; 3],
-) -> Vec<([u32; 3], TriMesh)> {
+) -> Vec<Fragment> {
+    let cells_of = |scale: [f64; 3]| [0, 1, 2].map(|a| (grid_length[a] / scale[a]).ceil() as u32);
+    let mut mesh = Mesh64::processed(mesh);
+    if lod > 0 {
+        let finer = chunk.map(|c| c * f64::from(1u32 << (lod - 1)));
+        let mut joined = Mesh64::default();
+        for (_, cell) in gridded_submeshes(&mesh, origin, cells_of(finer), finer) {
+            joined.append(&cell);
+        }
+        mesh = joined;
+    }
+    if lod + 1 == num_lods {
+        return vec![([0, 0, 0], mesh.to_f32())];
+    }
     let scale = chunk.map(|c| c * f64::from(1u32 << lod));
-    let grid = [0, 1, 2].map(|a| (grid_length[a] / scale[a]).ceil().max(1.0) as u32);
-    let mut cut = mesh.clone();
-    let cut_scale = if lod > 0 {
-        chunk.map(|c| c * f64::from(1u32 << (lod - 1)))
-    } else {
-        scale
+    let mut cells: Vec<Fragment> = gridded_submeshes(&mesh, origin, cells_of(scale), scale)
+        .into_iter()
+        .map(|(c, m)| (c, m.to_f32()))
+        .collect();
+    cells.sort_by_key(|(c, _)| morton(*c));
+    cells
+}
+
+/// igneous's `generate_gridded_submeshes`: for each cell `(x, y, z)` of the grid (x outermost),
+/// the mesh sliced by the cell's six planes (trimesh's `slice_mesh_plane`, lower then upper
+/// plane of x, of y, of z; the x slices shared by a column, the y slices by a row). Empty
+/// cells and cells whose vertices share two coordinates (a point or a line) are left out.
+fn gridded_submeshes(
+    mesh: &Mesh64,
+    origin: [f64; 3],
+    grid: [u32; 3],
+    scale: [f64; 3],
+) -> Vec<([u32; 3], Mesh64)> {
+    let plane = |axis: usize, k: u32| f64::from(k) * scale[axis] + origin[axis];
+    let slab = |m: &Mesh64, axis: usize, k: u32| {
+        let lower = slice_plane(m, axis, 1.0, plane(axis, k));
+        slice_plane(&lower, axis, -1.0, plane(axis, k + 1))
     };
-    let cut_grid = [0, 1, 2].map(|a| (grid_length[a] / cut_scale[a]).ceil().max(1.0) as u32);
-    if lod > 0 || lod + 1 < num_lods {
-        for axis in 0..3 {
-            for k in 1..cut_grid[axis] {
-                cut = split_at_plane(&cut, axis, origin[axis] + f64::from(k) * cut_scale[axis]);
+    let mut out = Vec::new();
+    for x in 0..grid[0] {
+        let mx = slab(mesh, 0, x);
+        for y in 0..grid[1] {
+            let my = slab(&mx, 1, y);
+            for z in 0..grid[2] {
+                let mz = slab(&my, 2, z);
+                let Some(first) = mz.vertices.first() else {
+                    continue;
+                };
+                let flat = (0..3)
+                    .filter(|&a| mz.vertices.iter().all(|v| v[a] == first[a]))
+                    .count();
+                if flat >= 2 {
+                    continue;
+                }
+                out.push(([x, y, z], mz));
             }
         }
     }
-    // Triangles by the fine cell they lie in; the reference drops degenerate fine cells when
-    // it retriangulates.
-    let cells = group_by_cell(&cut, origin, cut_scale, cut_grid);
-    let kept: Vec<([u32; 3], TriMesh)> = cells
-        .into_iter()
-        .filter(|(_, m)| !is_degenerate(m))
-        .collect();
-    if lod + 1 == num_lods {
-        let mut whole = TriMesh::default();
-        for (_, m) in &kept {
-            whole.append(m);
-        }
-        return if whole.faces.is_empty() {
-            Vec::new()
-        } else {
-            vec![([0, 0, 0], whole)]
-        };
-    }
-    let mut merged: HashMap<[u32; 3], TriMesh> = HashMap::new();
-    for (c, m) in kept {
-        let parent = if lod > 0 { c.map(|v| v / 2) } else { c };
-        let parent = [0, 1, 2].map(|a| parent[a].min(grid[a] - 1));
-        merged.entry(parent).or_default().append(&m);
-    }
-    let mut out: Vec<([u32; 3], TriMesh)> = merged
-        .into_iter()
-        .filter(|(_, m)| !is_degenerate(m))
-        .map(|(c, m)| (c, weld_exact(m)))
-        .collect();
-    out.sort_by_key(|(c, _)| morton(*c));
     out
 }
 
@@ -279,135 +358,6 @@ fn morton(c: [u32; 3]) -> u128 {
         }
     }
     key
-}
-
-/// A mesh whose vertices share one coordinate on at least two axes (a point or a line).
-fn is_degenerate(m: &TriMesh) -> bool {
-    let Some(first) = m.vertices.first() else {
-        return true;
-    };
-    let flat = (0..3)
-        .filter(|&a| m.vertices.iter().all(|v| v[a] == first[a]))
-        .count();
-    flat >= 2 || m.faces.is_empty()
-}
-
-/// Merges vertices at identical positions (cells concatenated from finer cells share their
-/// cut vertices) and drops unused ones.
-fn weld_exact(m: TriMesh) -> TriMesh {
-    let mut at: HashMap<[u32; 3], u32> = HashMap::new();
-    let mut vertices = Vec::new();
-    let remap: Vec<u32> = m
-        .vertices
-        .iter()
-        .map(|v| {
-            *at.entry(v.map(f32::to_bits)).or_insert_with(|| {
-                vertices.push(*v);
-                (vertices.len() - 1) as u32
-            })
-        })
-        .collect();
-    let faces = m
-        .faces
-        .iter()
-        .map(|f| f.map(|i| remap[i as usize]))
-        .collect();
-    trimesh::compact(TriMesh { vertices, faces })
-}
-
-/// Splits every triangle that crosses the plane `coordinate[axis] = t` (trimesh's
-/// `slice_mesh_plane` cut, keeping both sides); new vertices lie exactly on the plane and are
-/// shared by the triangles of both sides.
-pub fn split_at_plane(mesh: &TriMesh, axis: usize, t: f64) -> TriMesh {
-    let t32 = t as f32;
-    let side = |v: &[f32; 3]| {
-        if v[axis] < t32 {
-            -1i8
-        } else if v[axis] > t32 {
-            1
-        } else {
-            0
-        }
-    };
-    let mut vertices = mesh.vertices.clone();
-    let mut on_edge: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut cut = |a: u32, b: u32, vertices: &mut Vec<[f32; 3]>| -> u32 {
-        let key = (a.min(b), a.max(b));
-        *on_edge.entry(key).or_insert_with(|| {
-            let (p, q) = (vertices[key.0 as usize], vertices[key.1 as usize]);
-            let s = (t - f64::from(p[axis])) / (f64::from(q[axis]) - f64::from(p[axis]));
-            let mut v = [0, 1, 2]
-                .map(|i| (f64::from(p[i]) + s * (f64::from(q[i]) - f64::from(p[i]))) as f32);
-            v[axis] = t32;
-            vertices.push(v);
-            (vertices.len() - 1) as u32
-        })
-    };
-    let mut faces = Vec::with_capacity(mesh.faces.len());
-    for f in &mesh.faces {
-        let s = f.map(|i| side(&mesh.vertices[i as usize]));
-        if !(s.contains(&-1) && s.contains(&1)) {
-            faces.push(*f);
-            continue;
-        }
-        if let Some(r) = (0..3).find(|&k| s[k] == 0) {
-            // One vertex on the plane, the other two on opposite sides.
-            let (v0, v1, v2) = (f[r], f[(r + 1) % 3], f[(r + 2) % 3]);
-            let p = cut(v1, v2, &mut vertices);
-            faces.push([v0, v1, p]);
-            faces.push([v0, p, v2]);
-        } else {
-            // The vertex alone on its side first.
-            let r = (0..3)
-                .find(|&k| s[k] != s[(k + 1) % 3] && s[k] != s[(k + 2) % 3])
-                .expect("one vertex alone on its side");
-            let (v0, v1, v2) = (f[r], f[(r + 1) % 3], f[(r + 2) % 3]);
-            let p = cut(v0, v1, &mut vertices);
-            let q = cut(v0, v2, &mut vertices);
-            faces.push([v0, p, q]);
-            faces.push([p, v1, v2]);
-            faces.push([p, v2, q]);
-        }
-    }
-    TriMesh { vertices, faces }
-}
-
-/// Triangles grouped by the grid cell of their centroid (clamped into the grid), each group
-/// with its own compacted vertices.
-fn group_by_cell(
-    mesh: &TriMesh,
-    origin: [f64; 3],
-    scale: [f64; 3],
-    grid: [u32; 3],
-) -> Vec<([u32; 3], TriMesh)> {
-    let mut cells: HashMap<[u32; 3], Vec<[u32; 3]>> = HashMap::new();
-    for f in &mesh.faces {
-        let c = [0, 1, 2].map(|a| {
-            let centroid = f
-                .iter()
-                .map(|&i| f64::from(mesh.vertices[i as usize][a]))
-                .sum::<f64>()
-                / 3.0;
-            ((centroid - origin[a]) / scale[a])
-                .floor()
-                .clamp(0.0, f64::from(grid[a] - 1)) as u32
-        });
-        cells.entry(c).or_default().push(*f);
-    }
-    let mut out: Vec<([u32; 3], TriMesh)> = cells
-        .into_iter()
-        .map(|(c, faces)| {
-            (
-                c,
-                trimesh::compact(TriMesh {
-                    vertices: mesh.vertices.clone(),
-                    faces,
-                }),
-            )
-        })
-        .collect();
-    out.sort_by_key(|(c, _)| morton(*c));
-    out
 }
 
 #[cfg(test)]
@@ -495,43 +445,60 @@ mod tests {
         );
     }
 
-    #[test]
-    fn splitting_keeps_the_surface_and_puts_vertices_on_the_plane() {
-        let c = cube(0.0, 4.0);
-        let s = split_at_plane(&c, 0, 1.0);
-        assert!(s.faces.len() > c.faces.len());
-        let area = |m: &TriMesh| -> f64 {
-            m.faces
-                .iter()
-                .map(|f| {
-                    let [a, b, c] = f.map(|i| m.vertices[i as usize].map(f64::from));
-                    let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-                    let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-                    let x = [
-                        u[1] * v[2] - u[2] * v[1],
-                        u[2] * v[0] - u[0] * v[2],
-                        u[0] * v[1] - u[1] * v[0],
-                    ];
-                    (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sqrt() / 2.0
-                })
-                .sum()
-        };
-        assert!((area(&s) - area(&c)).abs() < 1e-4);
-        for f in &s.faces {
-            let xs = f.map(|i| s.vertices[i as usize][0]);
-            assert!(
-                xs.iter().all(|&x| x <= 1.0) || xs.iter().all(|&x| x >= 1.0),
-                "{xs:?}"
-            );
+    fn area(m: &TriMesh) -> f64 {
+        m.faces
+            .iter()
+            .map(|f| {
+                let [a, b, c] = f.map(|i| m.vertices[i as usize].map(f64::from));
+                let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+                let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+                let x = [
+                    u[1] * v[2] - u[2] * v[1],
+                    u[2] * v[0] - u[0] * v[2],
+                    u[0] * v[1] - u[1] * v[0],
+                ];
+                (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sqrt() / 2.0
+            })
+            .sum()
+    }
+
+    /// The cube cut into cells of `scale` and put back together (igneous's retriangulation).
+    fn refined(c: &TriMesh, cells: u32, scale: f64) -> TriMesh {
+        let mut joined = Mesh64::default();
+        let grid = [cells; 3];
+        for (_, m) in gridded_submeshes(&Mesh64::processed(c), [0.0; 3], grid, [scale; 3]) {
+            joined.append(&m);
         }
+        joined.to_f32()
+    }
+
+    #[test]
+    fn cells_keep_the_surface_and_each_stays_in_its_cell() {
+        let c = cube(0.0, 4.0);
+        let cells = gridded_submeshes(&Mesh64::processed(&c), [0.0; 3], [2, 2, 2], [2.0; 3]);
+        // Every cell but none touches the surface: each holds three 2 × 2 patches.
+        assert_eq!(cells.len(), 8);
+        let mut total = 0.0;
+        for (pos, m) in &cells {
+            for v in &m.vertices {
+                for a in 0..3 {
+                    let lo = f64::from(pos[a]) * 2.0;
+                    assert!(
+                        v[a] >= lo - 1e-8 && v[a] <= lo + 2.0 + 1e-8,
+                        "{pos:?} {v:?}"
+                    );
+                }
+            }
+            let part = area(&m.to_f32());
+            assert!((part - 12.0).abs() < 1e-9, "{pos:?}: {part}");
+            total += part;
+        }
+        assert!((total - area(&c)).abs() < 1e-9);
     }
 
     #[test]
     fn lods_form_an_octree_with_one_root_fragment() {
-        let c = cube(0.0, 16.0);
-        let fine = [0, 1, 2].iter().fold(c, |m, &a| {
-            (1..16).fold(m, |m, k| split_at_plane(&m, a, f64::from(k)))
-        });
+        let fine = refined(&cube(0.0, 16.0), 16, 1.0);
         let lods = generate_lods(&fine, 2);
         assert_eq!(lods.len(), 3);
         let (manifest, data) = encode_lods(&lods).unwrap();
