@@ -11,7 +11,7 @@ use super::frames::FileCopy;
 use super::volumes::TomogramHeaderSource;
 use super::{PlanKind, TargetContext};
 use crate::storage::ObjectInfo;
-use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
@@ -70,8 +70,7 @@ impl Kind for Alignment {
                             (&tlt.1, &tlt.0),
                             tiltx.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
                             tiltcom.as_ref().map(|t| (t.1.as_str(), t.0.as_str())),
-                        )
-                        .map_err(invalid)?
+                        )?
                     }
                     _ => Vec::new(),
                 };
@@ -86,8 +85,7 @@ impl Kind for Alignment {
                 let aln = with_suffix(&[".aln"]);
                 let params = match &aln {
                     Some((k, text)) => {
-                        crate::formats::alignment::aretomo3_per_section_parameters(text, k)
-                            .map_err(invalid)?
+                        crate::formats::alignment::aretomo3_per_section_parameters(text, k)?
                     }
                     None => Vec::new(),
                 };

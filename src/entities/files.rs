@@ -192,9 +192,10 @@ fn convert_dm4_gain(
                 io.input.describe(&object.key)
             ))
         })?;
-    let tmp = tempfile::tempdir().map_err(invalid)?;
+    let scratch = |e: std::io::Error| invalid(format!("dm2mrc scratch folder: {e}"));
+    let tmp = tempfile::tempdir().map_err(scratch)?;
     let src = tmp.path().join("gain.dm4");
-    std::fs::write(&src, io.read_source(object)?).map_err(invalid)?;
+    std::fs::write(&src, io.read_source(object)?).map_err(scratch)?;
     let dst = tmp.path().join("gain.mrc");
     let status = std::process::Command::new(tool)
         .arg(&src)
@@ -207,6 +208,6 @@ fn convert_dm4_gain(
             io.input.describe(&object.key)
         )));
     }
-    let bytes = std::fs::read(&dst).map_err(invalid)?;
+    let bytes = std::fs::read(&dst).map_err(scratch)?;
     io.write_bytes(key, &bytes)
 }

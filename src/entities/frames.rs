@@ -6,7 +6,7 @@
 
 use super::files::{basename, run_name};
 use super::{PlanKind, TargetContext};
-use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
@@ -65,12 +65,10 @@ impl Kind for Frames {
         }
         let text = io.output.read(&mdoc_key)?;
         let text = String::from_utf8_lossy(&text);
-        let parsed = crate::formats::mdoc::parse_mdoc(&text, &io.output.describe(&mdoc_key))
-            .map_err(invalid)?;
+        let parsed = crate::formats::mdoc::parse_mdoc(&text, &io.output.describe(&mdoc_key))?;
         let copied: Vec<String> = p.copies.iter().map(|c| c.output.clone()).collect();
         let gain = p.metadata.get("is_gain_corrected").and_then(Value::as_bool);
-        let frames = crate::formats::frames::frames_entries(&parsed, dose_rate, gain, &copied)
-            .map_err(invalid)?;
+        let frames = crate::formats::frames::frames_entries(&parsed, dose_rate, gain, &copied)?;
         let extra = json!({"frames": frames, "frames_acquisition_file": mdoc_key});
         io.write_metadata(&p.output, &p.metadata, extra, &p.deposition_id_default)
     }

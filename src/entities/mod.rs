@@ -206,6 +206,25 @@ pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
 }
 
 impl Discovery {
+    /// The voxel spacing (Å) that instance `idx` lives under: its voxel-spacing ancestor's
+    /// name, which discovery formats from a number.
+    ///
+    /// # Errors
+    /// An instance outside a voxel spacing, or a name that is not a number.
+    pub fn voxel_spacing(&self, idx: usize) -> Result<f64, BuildError> {
+        let vs = self
+            .ancestor(idx, EntityKind::VoxelSpacing)
+            .ok_or_else(|| {
+                BuildError::Invalid(format!(
+                    "{} `{}` is not under a voxel spacing",
+                    self.instances[idx].kind, self.instances[idx].name
+                ))
+            })?;
+        vs.name.parse().map_err(|e| {
+            BuildError::Invalid(format!("voxel spacing `{}` is not a number: {e}", vs.name))
+        })
+    }
+
     /// The nearest ancestor (or self) of `idx` of `kind`.
     pub fn ancestor(&self, idx: usize, kind: EntityKind) -> Option<&Instance> {
         let mut cur = Some(idx);

@@ -95,9 +95,9 @@ impl Kind for AnnotationViz {
                 ..
             } => {
                 let bytes = io.output.read(read)?;
-                let records = parse_ndjson(&bytes, &what, *layer).map_err(invalid)?;
+                let records = parse_ndjson(&bytes, &what, *layer)?;
                 let dir = empty_stage_dir(io, out_key)?;
-                encode_annotations(*layer, &records, settings, &what, &dir).map_err(invalid)?;
+                encode_annotations(*layer, &records, settings, &what, &dir)?;
                 record_dir(io, out_key, &dir)?;
                 if let Some(m) = oriented_mesh {
                     let glb = local_source_file(io, io.source(&m.source)?)?;
@@ -106,21 +106,20 @@ impl Kind for AnnotationViz {
                         .filter_map(|r| Some((r.location, r.rotation?)))
                         .collect();
                     let mesh_dir = empty_stage_dir(io, &m.oriented_mesh_output)?;
-                    mesh::encode_oriented_mesh(&glb, &points, &mesh_dir, m.data_scale_nm)
-                        .map_err(invalid)?;
+                    mesh::encode_oriented_mesh(&glb, &points, &mesh_dir, m.data_scale_nm)?;
                     record_dir(io, &m.oriented_mesh_output, &mesh_dir)?;
                 }
             }
             Encoding::Segmentation { resolution_nm } => {
                 let zarr = local_output_folder(io, read)?;
                 let dir = empty_stage_dir(io, out_key)?;
-                segmentation::encode_segmentation(&zarr, &dir, *resolution_nm).map_err(invalid)?;
+                segmentation::encode_segmentation(&zarr, &dir, *resolution_nm)?;
                 record_dir(io, out_key, &dir)?;
             }
             Encoding::Mesh { string_label } => {
                 let glb = local_output_file(io, read)?;
                 let dir = empty_stage_dir(io, out_key)?;
-                mesh::encode_glb_mesh(&glb, &dir, string_label).map_err(invalid)?;
+                mesh::encode_glb_mesh(&glb, &dir, string_label)?;
                 record_dir(io, out_key, &dir)?;
             }
         }
@@ -163,7 +162,7 @@ fn plan_one(
     let planned = plan(a, &inst.output_dir, &prefix);
     let shape = planned.shape;
     let read = planned.files[0].0.clone();
-    let voxel_spacing: f64 = vs.name.parse().map_err(invalid)?;
+    let voxel_spacing = d.voxel_spacing(idx)?;
     let name = precompute_dir_name(annotation_id, &prefix, shape);
     let id = format!("{}/NeuroglancerPrecompute/{name}", vs.output_dir);
     let mut sources = Vec::new();
@@ -178,7 +177,7 @@ fn plan_one(
             if let (PointLayer::OrientedPoint, Some(Value::String(template))) =
                 (layer, a.params.get("mesh_source_path"))
             {
-                let rel = format_template(template, &inst.vars).map_err(invalid)?;
+                let rel = format_template(template, &inst.vars)?;
                 let key = join_key(&ctx.config.standardization.source_prefix, &rel);
                 mesh_source = Some(key.clone());
                 // A missing folder lists as not found: the file is absent either way.

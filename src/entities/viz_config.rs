@@ -501,13 +501,12 @@ impl StateParams {
     fn build(&self, io: &mut BuildIo<'_>) -> Result<(), BuildError> {
         let name = io.output.describe(&self.mrc);
         let src = io.output.open_ranged_unchecked(&self.mrc)?;
-        let info = crate::formats::mrc::read_header(&src, &name).map_err(invalid)?;
+        let info = crate::formats::mrc::read_header(&src, &name)?;
         let h = &info.header;
         let voxel = crate::volume::round3(h.voxel_size());
         let resolution = scale_m(voxel);
         let (level, shape) = self.lowest_level(io)?;
-        let limits = contrast::gmm_contrast_limits(&level, shape, &io.output.describe(&self.zarr))
-            .map_err(invalid)?;
+        let limits = contrast::gmm_contrast_limits(&level, shape, &io.output.describe(&self.zarr))?;
         let image_url = state::join_url(&self.https_prefix, &self.zarr);
         let mut layers = vec![state::image_layer(&state::ImageLayer {
             url: &image_url,
@@ -730,7 +729,7 @@ impl StateParams {
                 scratch
             }
         };
-        let storage = crate::formats::omezarr::local_storage(&root).map_err(invalid)?;
+        let storage = crate::formats::omezarr::local_storage(&root)?;
         crate::formats::omezarr::read_level_f32(storage, &path, &io.output.describe(&self.zarr))
             .map_err(invalid)
     }

@@ -90,7 +90,7 @@ impl SourceVolume {
                     scratch
                 }
             };
-            let storage = omezarr::local_storage(&root).map_err(invalid)?;
+            let storage = omezarr::local_storage(&root)?;
             return Ok(SourceVolume::Zarr(storage));
         }
         let object = object.ok_or_else(|| invalid(format!("{name}: not a file")))?;
@@ -228,7 +228,7 @@ pub(crate) fn tomogram_dimension_zyx(
         tomogram.is_zarr,
         &tomogram.objects,
     )?;
-    let header = volume::read_header(&opened.source(), &name).map_err(invalid)?;
+    let header = volume::read_header(&opened.source(), &name)?;
     let vs = volume::round3(tomogram.voxel_spacing);
     let s = header.size;
     Ok([s.z, s.y, s.x].map(|n| vs * n as f64))
@@ -356,8 +356,7 @@ impl Kind for Volume {
         let object = io.source(&p.source).ok();
         let listed: Vec<ObjectInfo> = io.sources_under(&p.source).cloned().collect();
         let opened = SourceVolume::open(io, &p.source, object, p.is_zarr, &listed)?;
-        let outputs = volume::standardize(&opened.source(), &name, p.kind, &opts, &scratch)
-            .map_err(invalid)?;
+        let outputs = volume::standardize(&opened.source(), &name, p.kind, &opts, &scratch)?;
         let keys = (
             p.formats.zarr.then_some(p.zarr.as_str()),
             p.formats.mrc.then_some(p.mrc.as_str()),
@@ -386,11 +385,7 @@ impl PlanKind for Volume {
 
 /// A tomogram's voxel spacing: its parent's name.
 fn tomogram_spacing(ctx: &TargetContext<'_>, idx: usize) -> Result<f64, BuildError> {
-    let d = ctx.discovery;
-    let vs = &d.instances[d.instances[idx]
-        .parent
-        .expect("tomograms live under a voxel spacing")];
-    vs.name.parse().map_err(invalid)
+    ctx.discovery.voxel_spacing(idx)
 }
 
 /// A tilt series' configured `pixel_spacing`, when set.
@@ -526,17 +521,14 @@ fn tiltseries_fields(
     let mdoc_key =
         (ts.mdoc.as_ref()).ok_or_else(|| missing("a collection_metadata (mdoc) source"))?;
     let text = |key: &str| io.read_output_text(key);
-    let angles = crate::formats::tilts::parse_angles(&text(rawtlt)?, rawtlt).map_err(invalid)?;
-    let mdoc_doc = crate::formats::mdoc::parse_mdoc(&text(mdoc_key)?, mdoc_key).map_err(invalid)?;
+    let angles = crate::formats::tilts::parse_angles(&text(rawtlt)?, rawtlt)?;
+    let mdoc_doc = crate::formats::mdoc::parse_mdoc(&text(mdoc_key)?, mdoc_key)?;
     let ctf_rows = match &ts.ctf {
-        Some((key, format)) => {
-            Some(crate::formats::ctf::parse_ctf(format, &text(key)?, key).map_err(invalid)?)
-        }
+        Some((key, format)) => Some(crate::formats::ctf::parse_ctf(format, &text(key)?, key)?),
         None => None,
     };
     let psp =
-        crate::formats::frames::per_section_parameters(&angles, &mdoc_doc, ctf_rows.as_deref())
-            .map_err(invalid)?;
+        crate::formats::frames::per_section_parameters(&angles, &mdoc_doc, ctf_rows.as_deref())?;
     let mut extra = Map::new();
     extra.insert(
         "pixel_spacing".into(),
@@ -736,7 +728,7 @@ impl Kind for KeyImages {
         use crate::key_image::Overlay;
         let name = io.output.describe(&p.mrc);
         let src = io.output.open_ranged_unchecked(&p.mrc)?;
-        let slab = KeySlab::from_mrc(&src, &name).map_err(invalid)?;
+        let slab = KeySlab::from_mrc(&src, &name)?;
         let mut drawn = Vec::new();
         for o in &p.overlays {
             // A source that wrote nothing (an invalid mask) is skipped, as the reference does.
@@ -745,8 +737,7 @@ impl Kind for KeyImages {
             }
             let what = io.output.describe(&o.read);
             if o.is_mask {
-                let m = KeySlab::from_mrc(&io.output.open_ranged_unchecked(&o.read)?, &what)
-                    .map_err(invalid)?;
+                let m = KeySlab::from_mrc(&io.output.open_ranged_unchecked(&o.read)?, &what)?;
                 drawn.push(Overlay::Mask {
                     color: o.color,
                     width: m.width,
@@ -773,8 +764,7 @@ impl Kind for KeyImages {
                 });
             }
         }
-        let images = crate::key_image::render_key_images_with(&slab, &drawn, slab.bounds(), &name)
-            .map_err(invalid)?;
+        let images = crate::key_image::render_key_images_with(&slab, &drawn, slab.bounds(), &name)?;
         for (which, png) in images {
             io.write_bytes(&format!("{}/{}", p.output, which.file_name()), &png)?;
         }

@@ -10,7 +10,7 @@ pub mod shard;
 use crate::cache::{Cache, CacheError, LeaseGuard, TargetRecord};
 use crate::keys::{outputs_digest, KeyParts, Parent, StaleReason};
 use crate::storage::Store;
-use crate::target::{BuildIo, TargetSpec};
+use crate::target::{BuildError, BuildIo, TargetSpec};
 use crate::EntityKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -56,6 +56,58 @@ pub enum Status {
     WouldBuild,
 }
 
+/// Why a target failed, typed for callers and for the JSON report; `reasons` holds the same
+/// as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum Failure {
+    /// A planned dependency failed, so its outputs cannot be read.
+    Dependency {
+        /// The dependency's id.
+        id: String,
+    },
+    /// Its dependencies form a cycle (planning rejects these; a guard).
+    Cycle,
+    /// The cache could not be read or written, or the target not claimed.
+    Cache {
+        /// What failed, naming the cache and whose record.
+        message: String,
+    },
+    /// The build step or the publishing of its outputs failed.
+    Build {
+        /// Which part failed ([`BuildError::category`]): `storage`, `format`, `mrc`, ….
+        category: &'static str,
+        /// The error, naming the file and field.
+        message: String,
+    },
+}
+
+impl Failure {
+    fn cache(message: String) -> Failure {
+        Failure::Cache { message }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Dependency { id } => write!(f, "dependency {id} failed"),
+            Failure::Cycle => write!(f, "error: its dependencies form a cycle"),
+            Failure::Cache { message } => write!(f, "{message}"),
+            Failure::Build { message, .. } => write!(f, "error: {message}"),
+        }
+    }
+}
+
+impl From<BuildError> for Failure {
+    fn from(e: BuildError) -> Failure {
+        Failure::Build {
+            category: e.category(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -70,6 +122,9 @@ pub struct Outcome {
     /// Typed reasons, for `explain`.
     #[serde(skip)]
     pub stale: Vec<StaleReason>,
+    /// Why it failed (status `failed` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
     /// Wall time spent on it.
     pub seconds: f64,
 }
@@ -178,14 +233,14 @@ fn key_parts(
     t: &TargetSpec,
     settled: &HashMap<String, Settled>,
     cache: &dyn Cache,
-) -> Result<KeyParts, String> {
+) -> Result<KeyParts, Failure> {
     // `settled` holds exactly this target's planned dependencies, all finished.
     let mut parents = BTreeMap::new();
     for d in &t.deps {
         let parent = match settled.get(d) {
             Some(Settled::Digest(s)) => Parent::Built(s.clone()),
             Some(Settled::Pending) => Parent::Pending,
-            Some(Settled::Failed) => return Err(format!("dependency {d} failed")),
+            Some(Settled::Failed) => return Err(Failure::Dependency { id: d.clone() }),
             None => recorded_parent(d, cache)?,
         };
         parents.insert(d.clone(), parent);
@@ -200,7 +255,7 @@ fn key_parts(
 
 /// The state of a dependency this run does not settle, from its record. A record that cannot
 /// be read fails the dependent: keying it on "not built" would be a guess.
-fn recorded_parent(d: &str, cache: &dyn Cache) -> Result<Parent, String> {
+fn recorded_parent(d: &str, cache: &dyn Cache) -> Result<Parent, Failure> {
     match cache.get(d) {
         Ok(Some(r)) => Ok(Parent::Built(r.output_digest)),
         Ok(None) => Ok(Parent::NotBuilt),
@@ -208,22 +263,22 @@ fn recorded_parent(d: &str, cache: &dyn Cache) -> Result<Parent, String> {
     }
 }
 
-/// A failed cache read as an error line naming the cache and whose record it is.
-fn unreadable(whose: &str, cache: &dyn Cache, e: &CacheError) -> String {
-    match e {
+/// A failed cache read, naming the cache and whose record it is.
+fn unreadable(whose: &str, cache: &dyn Cache, e: &CacheError) -> Failure {
+    Failure::cache(match e {
         // The backend's error names the cache already.
         CacheError::Backend { .. } => format!("error: the record of {whose} cannot be read: {e}"),
         CacheError::Corrupt { reason, .. } => format!(
             "error: the record of {whose} in the cache {} is unreadable: {reason}",
             cache.location()
         ),
-    }
+    })
 }
 
 /// The record that decides target `id`: today's key's, else its latest (which says why it is
 /// stale). A damaged record is rebuilt over, with a warning; a cache that cannot be read fails
 /// the target.
-fn lookup_record(id: &str, key: &str, cache: &dyn Cache) -> Result<Option<TargetRecord>, String> {
+fn lookup_record(id: &str, key: &str, cache: &dyn Cache) -> Result<Option<TargetRecord>, Failure> {
     let found = cache.get_for_key(id, key).and_then(|r| match r {
         Some(r) => Ok(Some(r)),
         None => cache.get(id),
@@ -331,8 +386,9 @@ pub fn execute(
                 id: t.id.clone(),
                 kind: t.kind,
                 status: Status::Failed,
-                reasons: vec!["error: its dependencies form a cycle".to_string()],
+                reasons: vec![Failure::Cycle.to_string()],
                 stale: vec![],
+                failure: Some(Failure::Cycle),
                 seconds: 0.0,
             });
         }
@@ -438,18 +494,28 @@ fn run_one(
         status,
         reasons,
         stale,
+        failure: None,
         seconds: start.elapsed().as_secs_f64(),
+    };
+    // A failure: the lines so far, then the failure's own line.
+    let failed = |mut lines: Vec<String>, stale: Vec<StaleReason>, failure: Failure| {
+        lines.push(failure.to_string());
+        let o = Outcome {
+            failure: Some(failure),
+            ..outcome(Status::Failed, lines, stale)
+        };
+        (o, Settled::Failed)
     };
     let parts = match key_parts(t, settled, cache) {
         Ok(p) => p,
-        Err(e) => return (outcome(Status::Failed, vec![e], vec![]), Settled::Failed),
+        Err(e) => return failed(vec![], vec![], e),
     };
     let key = parts.key().to_hex().to_string();
     // The record of today's key answers "fresh" in one lookup; the latest record of the
     // target, whatever its key, says why not.
     let record = match lookup_record(&t.id, &key, cache) {
         Ok(r) => r,
-        Err(e) => return (outcome(Status::Failed, vec![e], vec![]), Settled::Failed),
+        Err(e) => return failed(vec![], vec![], e),
     };
     let (reasons, digest) = decide(&parts, record.as_ref(), output, opts.force);
     let lines = crate::keys::render_reasons(&reasons);
@@ -468,9 +534,8 @@ fn run_one(
     let _lease = match claim {
         Ok(lease) => lease,
         Err(e) => {
-            let mut lines = lines;
-            lines.push(format!("error: cannot claim the target: {e}"));
-            return (outcome(Status::Failed, lines, reasons), Settled::Failed);
+            let failure = Failure::cache(format!("error: cannot claim the target: {e}"));
+            return failed(lines, reasons, failure);
         }
     };
     // Another worker may have built it while this one waited for the claim.
@@ -479,11 +544,7 @@ fn run_one(
             Ok(r) => r,
             // Damaged: rebuilt over (the first lookup warned).
             Err(CacheError::Corrupt { .. }) => None,
-            Err(e) => {
-                let mut lines = lines;
-                lines.push(unreadable(&t.id, cache, &e));
-                return (outcome(Status::Failed, lines, reasons), Settled::Failed);
-            }
+            Err(e) => return failed(lines, reasons, unreadable(&t.id, cache, &e)),
         };
         if let Some(r) = built {
             if let (none, Some(d)) = decide(&parts, Some(&r), output, false) {
@@ -495,11 +556,7 @@ fn run_one(
     }
     match build(t, &parts, cache, input, output) {
         Ok(d) => (outcome(Status::Built, lines, reasons), Settled::Digest(d)),
-        Err(e) => {
-            let mut lines = lines;
-            lines.push(format!("error: {e}"));
-            (outcome(Status::Failed, lines, reasons), Settled::Failed)
-        }
+        Err(e) => failed(lines, reasons, e),
     }
 }
 
@@ -510,10 +567,10 @@ fn build(
     cache: &dyn Cache,
     input: &Store,
     output: &Store,
-) -> Result<String, String> {
-    let mut io = BuildIo::new(input, output, &t.sources, now_secs()).map_err(|e| e.to_string())?;
-    (t.action)(&mut io).map_err(|e| e.to_string())?;
-    let outputs = io.publish().map_err(|e| e.to_string())?;
+) -> Result<String, Failure> {
+    let mut io = BuildIo::new(input, output, &t.sources, now_secs())?;
+    (t.action)(&mut io)?;
+    let outputs = io.publish()?;
     let digest = outputs_digest(&outputs);
     let record = TargetRecord {
         id: t.id.clone(),
@@ -524,7 +581,9 @@ fn build(
         built_at: now_secs(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    cache.put(&record).map_err(|e| e.to_string())?;
+    cache
+        .put(&record)
+        .map_err(|e| Failure::cache(format!("error: {e}")))?;
     Ok(digest)
 }
 
@@ -613,6 +672,47 @@ mod tests {
         assert_eq!(status["a"], Status::Failed);
         assert_eq!(status["b"], Status::Failed);
         assert_eq!(status["c"], Status::Built);
+        let a = outcomes.iter().find(|o| o.id == "a").expect("reported");
+        assert_eq!(a.failure, Some(Failure::Cycle));
+    }
+
+    #[test]
+    fn failures_are_typed_by_cause() {
+        let mut targets = vec![t("bad", &[]), t("after", &["bad"])];
+        targets[0].action = Arc::new(|_| {
+            Err(BuildError::Format(crate::formats::FormatError::value(
+                "dose_rate",
+                "expected a number",
+            )))
+        });
+        let (_dir, cache, store) = sled_and_store();
+        let outcomes = execute(
+            &targets,
+            &cache,
+            &store,
+            &store,
+            &BuildOptions::default(),
+            &|_| {},
+        );
+        let failure = |id: &str| {
+            let o = outcomes.iter().find(|o| o.id == id).expect("reported");
+            (o.failure.clone(), o.reasons.last().cloned())
+        };
+        let (bad, line) = failure("bad");
+        let Some(Failure::Build { category, message }) = bad else {
+            panic!("{bad:?}")
+        };
+        assert_eq!(category, "format");
+        assert_eq!(line, Some(format!("error: {message}")));
+        assert!(message.contains("dose_rate"), "{message}");
+        let (after, line) = failure("after");
+        assert_eq!(
+            after,
+            Some(Failure::Dependency {
+                id: "bad".to_string()
+            })
+        );
+        assert_eq!(line.as_deref(), Some("dependency bad failed"));
     }
 
     #[test]

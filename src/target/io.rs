@@ -2,19 +2,68 @@
 //! plan saw), read its parents' published outputs, and stage outputs that the engine publishes
 //! together once the step has succeeded.
 
+use crate::config::TemplateError;
+use crate::formats::mrc::MrcError;
+use crate::formats::neuroglancer::contrast::ContrastError;
+use crate::formats::neuroglancer::NeuroglancerError;
+use crate::formats::omezarr::OmeZarrError;
+use crate::formats::FormatError;
 use crate::keys::{folder_digest, OutputEntry};
 use crate::storage::{ObjectInfo, Staging, StorageError, Store};
+use crate::volume::VolumeError;
 use serde_json::{Map, Value};
 
-/// Why a build step failed; the engine prefixes the target id and kind.
+/// Why a build step failed; the engine prefixes the target id and kind. Each module's own
+/// error is kept as it is (every one names the file and field), so a caller can tell a
+/// storage failure from a malformed source without parsing text.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Reading a source or writing an output failed.
     #[error("{0}")]
     Storage(#[from] StorageError),
-    /// A source's content is not what the kind expects (names file and what was expected).
+    /// A source file that does not parse as its format (mdoc, CTF, alignment, points, mesh,
+    /// metadata rules).
+    #[error("{0}")]
+    Format(#[from] FormatError),
+    /// An MRC that cannot be read.
+    #[error("{0}")]
+    Mrc(#[from] MrcError),
+    /// An OME-Zarr that cannot be read.
+    #[error("{0}")]
+    OmeZarr(#[from] OmeZarrError),
+    /// Standardizing a volume failed (its source, or writing its outputs).
+    #[error("{0}")]
+    Volume(#[from] VolumeError),
+    /// Encoding a Neuroglancer precompute or state failed.
+    #[error("{0}")]
+    Neuroglancer(#[from] NeuroglancerError),
+    /// The contrast limits of a Neuroglancer image layer cannot be computed.
+    #[error("{0}")]
+    Contrast(#[from] ContrastError),
+    /// A config template that does not expand for this instance.
+    #[error("{0}")]
+    Template(#[from] TemplateError),
+    /// What the kind itself checks: a source that is not what it expects, a missing input
+    /// (names the file or field and what was expected).
     #[error("{0}")]
     Invalid(String),
+}
+
+impl BuildError {
+    /// Which part failed, as the report names it.
+    pub fn category(&self) -> &'static str {
+        match self {
+            BuildError::Storage(_) => "storage",
+            BuildError::Format(_) => "format",
+            BuildError::Mrc(_) => "mrc",
+            BuildError::OmeZarr(_) => "ome_zarr",
+            BuildError::Volume(_) => "volume",
+            BuildError::Neuroglancer(_) => "neuroglancer",
+            BuildError::Contrast(_) => "contrast",
+            BuildError::Template(_) => "template",
+            BuildError::Invalid(_) => "invalid",
+        }
+    }
 }
 
 /// A build failure from any displayable error (a source that is not what its kind expects).

@@ -67,11 +67,9 @@ impl Kind for AnnotationFile {
                     AnnotationShape::OrientedPoint => PointShape::OrientedPoint,
                     _ => PointShape::InstanceSegmentation,
                 };
-                let pp = PointParams::for_source(point_shape, &p.file_format, &p.params)
-                    .map_err(invalid)?;
+                let pp = PointParams::for_source(point_shape, &p.file_format, &p.params)?;
                 let bytes = io.read_source(file()?)?;
-                let records = points::read_points(&p.file_format, point_shape, &pp, &bytes, &name)
-                    .map_err(invalid)?;
+                let records = points::read_points(&p.file_format, point_shape, &pp, &bytes, &name)?;
                 io.write_bytes(&p.files[0].0, &points::to_ndjson(point_shape, &records))
             }
             AnnotationShape::GlobalCaption | AnnotationShape::AnnotationCaption => {
@@ -80,9 +78,9 @@ impl Kind for AnnotationFile {
             AnnotationShape::TriangularMesh => {
                 let scale = scale_factor(&p.params, what)?;
                 let bytes = io.read_source(file()?)?;
-                let mut m = mesh::read(&p.file_format, &bytes, &name).map_err(invalid)?;
+                let mut m = mesh::read(&p.file_format, &bytes, &name)?;
                 m.scale(scale);
-                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
+                let glb = mesh::glb::write(&m, &name)?;
                 io.write_bytes(&p.files[0].0, &glb)
             }
             AnnotationShape::TriangularMeshGroup => {
@@ -95,12 +93,11 @@ impl Kind for AnnotationFile {
                 let scale = scale_factor(&p.params, what)?;
                 let bytes = io.read_source(file()?)?;
                 // No segment of that name: invalid, nothing is written (as the reference).
-                let Some(mut m) = mesh::read_group(&bytes, &name, mesh_name).map_err(invalid)?
-                else {
+                let Some(mut m) = mesh::read_group(&bytes, &name, mesh_name)? else {
                     return Ok(());
                 };
                 m.scale(scale);
-                let glb = mesh::glb::write(&m, &name).map_err(invalid)?;
+                let glb = mesh::glb::write(&m, &name)?;
                 io.write_bytes(&p.files[0].0, &glb)
             }
             _ => {
@@ -162,13 +159,10 @@ fn plan_source(
     if let Some(Value::String(f)) = params.get("filter_value").cloned() {
         params.insert(
             "filter_value".into(),
-            json!(format_template(&f, &inst.vars).map_err(invalid)?),
+            json!(format_template(&f, &inst.vars)?),
         );
     }
-    let vs: f64 = d.instances[inst.parent.expect("annotations live under a voxel spacing")]
-        .name
-        .parse()
-        .map_err(invalid)?;
+    let vs = d.voxel_spacing(idx)?;
     let what = format!("annotation {} ({})", inst.name, a.shape.config_key());
     let rescale = match (a.params.get("rescale"), a.shape) {
         (
@@ -376,8 +370,7 @@ fn convert_mask(
     opts.rescale_to = rescale_to;
     opts.write_mrc = formats.mrc;
     opts.write_zarr = formats.zarr;
-    let out =
-        volume::standardize(&source.source(), name, kind, &opts, &scratch).map_err(invalid)?;
+    let out = volume::standardize(&source.source(), name, kind, &opts, &scratch)?;
     // The reference drops a mask whose *source* lacks the label (or any voxel ≥ 1). Without a
     // resize the output's labels say the same; a resize can lose every label (a mean under
     // the threshold, a nearest-neighbour zoom missing small labels), so ask the source then.
@@ -395,8 +388,7 @@ fn convert_mask(
                     volume::any_voxel(&source.source(), name, |v| v == l)
                 }
                 _ => volume::any_voxel(&source.source(), name, |v| v >= 1.0),
-            }
-            .map_err(invalid)?);
+            }?);
     if !valid {
         return Ok(());
     }
