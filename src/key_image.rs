@@ -7,9 +7,24 @@
 //! matplotlib is not a goal. Annotation overlays ([`Overlay`]) are composed onto the gray preview
 //! in RGB before the post-processing, which then runs per channel.
 
-use crate::volume::{OutputFile, VolumeError};
+use crate::formats::mrc::MrcError;
+
+/// Why key images cannot be made; each names the volume.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyImageError {
+    /// The MRC they are read from cannot be read.
+    #[error(transparent)]
+    Mrc(#[from] MrcError),
+    /// The MRC is not standardized, or a PNG cannot be encoded.
+    #[error("{name}: key image: {message}")]
+    Render {
+        /// The volume's name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+}
 use std::ops::Range;
-use std::path::Path;
 
 /// Depth of the projected slab.
 pub const SLAB_DEPTH: i64 = 40;
@@ -85,13 +100,13 @@ impl KeySlab {
     /// # Errors
     /// Header and read errors, naming the file.
     pub fn from_mrc(
-        src: &dyn crate::formats::mrc::ByteSource,
+        src: &dyn crate::storage::ByteSource,
         name: &str,
-    ) -> Result<Self, VolumeError> {
-        use crate::formats::mrc::{decode_to_f32, read_header, MrcError};
+    ) -> Result<Self, KeyImageError> {
+        use crate::formats::mrc::{decode_to_f32, read_header};
         let info = read_header(src, name)?;
         if !info.is_standard_order() {
-            return Err(VolumeError::KeyImage {
+            return Err(KeyImageError::Render {
                 name: name.to_string(),
                 message: "expected a standardized MRC (mapc/mapr/maps 1,2,3)".into(),
             });
@@ -556,7 +571,7 @@ pub fn encode_png_rgb(img: &Rgb8) -> Result<Vec<u8>, png::EncodingError> {
 pub fn render_key_images(
     slab: &KeySlab,
     name: &str,
-) -> Result<Vec<(KeyImage, Vec<u8>)>, VolumeError> {
+) -> Result<Vec<(KeyImage, Vec<u8>)>, KeyImageError> {
     render_key_images_with(slab, &[], (0, 0), name)
 }
 
@@ -566,13 +581,13 @@ pub fn render_key_images_with(
     overlays: &[Overlay],
     bounds: (i64, i64),
     name: &str,
-) -> Result<Vec<(KeyImage, Vec<u8>)>, VolumeError> {
+) -> Result<Vec<(KeyImage, Vec<u8>)>, KeyImageError> {
     let preview = compose(&slab.preview(), overlays, bounds, slab.width);
     KeyImage::ALL
         .into_iter()
         .map(|which| {
             let png = encode_png_rgb(&process_rgb(&preview, which)).map_err(|e| {
-                VolumeError::KeyImage {
+                KeyImageError::Render {
                     name: name.to_string(),
                     message: e.to_string(),
                 }
@@ -580,22 +595,6 @@ pub fn render_key_images_with(
             Ok((which, png))
         })
         .collect()
-}
-
-/// Renders and writes the four `key-photo-{name}.png` into `dir`; returns them in §9 order.
-pub fn write_key_images(
-    slab: &KeySlab,
-    dir: &Path,
-    name: &str,
-) -> Result<Vec<OutputFile>, VolumeError> {
-    let mut files = Vec::new();
-    for (which, png) in render_key_images(slab, name)? {
-        let path = dir.join(which.file_name());
-        let file = crate::volume::write_file(&path, which.file_name().to_string(), &png)
-            .map_err(VolumeError::write(name, &path))?;
-        files.push(file);
-    }
-    Ok(files)
 }
 
 #[cfg(test)]
@@ -717,8 +716,7 @@ mod tests {
     }
 
     #[test]
-    fn writes_four_rgb_pngs() {
-        let dir = tempfile::tempdir().unwrap();
+    fn renders_four_rgb_pngs() {
         let slab = KeySlab {
             width: 200,
             height: 120,
@@ -726,8 +724,8 @@ mod tests {
             depth: 41,
             sum: (0..24_000).map(|i| ((i * 37) % 101) as f64).collect(),
         };
-        let files = write_key_images(&slab, dir.path(), "tomo.mrc").unwrap();
-        let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let images = render_key_images(&slab, "tomo.mrc").unwrap();
+        let names: Vec<String> = images.iter().map(|(which, _)| which.file_name()).collect();
         assert_eq!(
             names,
             vec![
@@ -737,13 +735,10 @@ mod tests {
                 "key-photo-expanded.png"
             ]
         );
-        let sizes: Vec<(u32, u32)> = files
+        let sizes: Vec<(u32, u32)> = images
             .iter()
-            .map(|f| {
-                let bytes = std::fs::read(dir.path().join(&f.path)).unwrap();
-                assert_eq!(bytes.len() as u64, f.size);
-                assert_eq!(blake3::hash(&bytes).to_hex().to_string(), f.blake3);
-                let (w, h, c) = png_size(&bytes);
+            .map(|(_, bytes)| {
+                let (w, h, c) = png_size(bytes);
                 assert_eq!(c, png::ColorType::Rgb);
                 (w, h)
             })

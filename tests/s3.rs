@@ -503,7 +503,7 @@ fn s3_cache_verify_and_gc_of_superseded_records() {
 
 #[test]
 fn large_objects_go_multipart_and_read_back_in_ranges() {
-    use cryoet_ingest::formats::mrc::ByteSource;
+    use cryoet_ingest::storage::ByteSource;
     use cryoet_ingest::storage::{S3Options, S3Store};
     in_process_credentials();
     let moto = Moto::start();

@@ -197,7 +197,7 @@ pub(crate) fn tomogram_header_source(
     let objects: Vec<ObjectInfo> = if is_zarr {
         listed
             .into_iter()
-            .filter(|o| omezarr::is_metadata_key(&o.key))
+            .filter(|o| crate::storage::is_zarr_metadata_key(&o.key))
             .collect()
     } else {
         listed.into_iter().take(1).collect()

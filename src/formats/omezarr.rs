@@ -241,13 +241,6 @@ macro_rules! retrieve_as {
     }};
 }
 
-/// Whether a key names a zarr metadata document (`.zattrs`, `.zgroup`, `.zarray`,
-/// `.zmetadata`, `zarr.json`) rather than a chunk.
-pub fn is_metadata_key(key: &str) -> bool {
-    let name = key.rsplit('/').next().unwrap_or(key);
-    name.starts_with('.') || name == "zarr.json"
-}
-
 impl OmeZarrSource {
     /// Reads the root attributes (Zarr v2 `.zattrs`, or v3 `zarr.json` with an `ome` block) and
     /// opens the first dataset.

@@ -11,16 +11,26 @@
 //! nightly re-run costs one `stat` per file. See `cache-format/SPEC.md`, "Local fingerprints".
 
 mod aws_profile;
+mod byte_source;
 mod glob;
 pub mod http;
 mod local;
 pub mod s3;
 mod stat_cache;
 
+pub use byte_source::ByteSource;
 pub use glob::{GlobError, GlobPattern};
 pub use local::LocalStore;
 pub use s3::{S3Options, S3Store};
 pub use stat_cache::StatCache;
+
+/// Whether a key names a zarr metadata document (`.zattrs`, `.zgroup`, `.zarray`,
+/// `.zmetadata`, `zarr.json`) rather than a chunk: uploads write these last, so a reader never
+/// sees metadata whose chunks are missing.
+pub fn is_zarr_metadata_key(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    name.starts_with('.') || name == "zarr.json"
+}
 
 use std::path::{Path, PathBuf};
 
@@ -372,7 +382,7 @@ fn walkdir_count(path: &Path) -> usize {
         .sum()
 }
 
-/// An object opened for ranged reads; a [`ByteSource`](crate::formats::mrc::ByteSource).
+/// An object opened for ranged reads; a [`ByteSource`].
 pub enum RangedObject {
     /// A local file.
     Local(std::fs::File),
@@ -380,7 +390,7 @@ pub enum RangedObject {
     S3(s3::RemoteObject),
 }
 
-impl crate::formats::mrc::ByteSource for RangedObject {
+impl ByteSource for RangedObject {
     fn len(&self) -> u64 {
         match self {
             RangedObject::Local(f) => f.len(),

@@ -8,6 +8,7 @@ use crate::formats::neuroglancer::contrast::ContrastError;
 use crate::formats::neuroglancer::NeuroglancerError;
 use crate::formats::omezarr::OmeZarrError;
 use crate::formats::FormatError;
+use crate::key_image::KeyImageError;
 use crate::keys::{folder_digest, OutputEntry};
 use crate::storage::{ObjectInfo, Staging, StorageError, Store};
 use crate::volume::VolumeError;
@@ -34,6 +35,9 @@ pub enum BuildError {
     /// Standardizing a volume failed (its source, or writing its outputs).
     #[error("{0}")]
     Volume(#[from] VolumeError),
+    /// A tomogram's key images cannot be made.
+    #[error("{0}")]
+    KeyImage(#[from] KeyImageError),
     /// Encoding a Neuroglancer precompute or state failed.
     #[error("{0}")]
     Neuroglancer(#[from] NeuroglancerError),
@@ -58,6 +62,7 @@ impl BuildError {
             BuildError::Mrc(_) => "mrc",
             BuildError::OmeZarr(_) => "ome_zarr",
             BuildError::Volume(_) => "volume",
+            BuildError::KeyImage(_) => "key_image",
             BuildError::Neuroglancer(_) => "neuroglancer",
             BuildError::Contrast(_) => "contrast",
             BuildError::Template(_) => "template",

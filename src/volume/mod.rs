@@ -25,10 +25,11 @@ mod stored;
 pub use stored::header_in_store;
 
 use crate::formats::mrc::{
-    self, decode_to_f32, ByteSource, DataStats, MrcError, MrcHeader, MrcMode, MrcOutputSpec,
-    MrcWriter, TIMESTAMP_RANGE,
+    self, decode_to_f32, DataStats, MrcError, MrcHeader, MrcMode, MrcOutputSpec, MrcWriter,
+    TIMESTAMP_RANGE,
 };
 use crate::formats::omezarr::{self, OmeZarrError, OmeZarrSource};
+use crate::storage::ByteSource;
 use pyramid::{pool_chunk_into_par, Geometry, SumOrder, VoxelType, LEVELS};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -223,8 +224,6 @@ pub enum VolumeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{name}: key image: {message}")]
-    KeyImage { name: String, message: String },
 }
 
 impl VolumeError {
@@ -275,7 +274,7 @@ pub fn round3(v: f64) -> f64 {
 
 pub use rows::any_voxel;
 use rows::*;
-pub(crate) use standardize::write_file;
+
 use standardize::*;
 
 #[cfg(test)]

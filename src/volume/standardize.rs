@@ -304,7 +304,7 @@ pub(super) fn kind_is_instance<T: VoxelType>() -> bool {
 }
 
 /// Writes a file and returns its record (hashing the bytes in memory).
-pub(crate) fn write_file(path: &Path, rel: String, bytes: &[u8]) -> std::io::Result<OutputFile> {
+pub(super) fn write_file(path: &Path, rel: String, bytes: &[u8]) -> std::io::Result<OutputFile> {
     std::fs::write(path, bytes)?;
     Ok(OutputFile {
         path: rel,

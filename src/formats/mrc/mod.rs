@@ -9,6 +9,7 @@
 //! Here: byte sources, errors and modes; `header.rs`: the header record; `data.rs`: voxel
 //! decoding and statistics; `write.rs`: the streaming writer.
 
+use crate::storage::ByteSource;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,57 +24,6 @@ pub use write::*;
 
 /// Size of the fixed MRC header.
 pub const HEADER_LEN: usize = 1024;
-
-/// Anything the volume code can read bytes from at an offset (local file, in-memory buffer, or an
-/// S3 object read with ranged GETs by the engine).
-pub trait ByteSource: Send + Sync {
-    /// Total length in bytes.
-    fn len(&self) -> u64;
-    /// Fills `buf` with the bytes at `offset`; a short read is an error.
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
-    /// True when the source holds no bytes.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[cfg(unix)]
-impl ByteSource for File {
-    fn len(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        std::os::unix::fs::FileExt::read_exact_at(self, buf, offset)
-    }
-}
-
-fn slice_read_at(data: &[u8], offset: u64, buf: &mut [u8]) -> io::Result<()> {
-    let start = usize::try_from(offset).map_err(|_| io::ErrorKind::UnexpectedEof)?;
-    let end = start
-        .checked_add(buf.len())
-        .ok_or(io::ErrorKind::UnexpectedEof)?;
-    let src = data.get(start..end).ok_or(io::ErrorKind::UnexpectedEof)?;
-    buf.copy_from_slice(src);
-    Ok(())
-}
-
-impl ByteSource for &[u8] {
-    fn len(&self) -> u64 {
-        <[u8]>::len(self) as u64
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        slice_read_at(self, offset, buf)
-    }
-}
-
-impl ByteSource for Vec<u8> {
-    fn len(&self) -> u64 {
-        self.as_slice().len() as u64
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        slice_read_at(self, offset, buf)
-    }
-}
 
 /// Errors reading an MRC file; each names the file (the display name the caller passed).
 // Each variant's `#[error]` message documents it; the fields are the file name and the header

@@ -172,7 +172,7 @@ impl RemoteObject {
     }
 }
 
-impl crate::formats::mrc::ByteSource for RemoteObject {
+impl crate::storage::ByteSource for RemoteObject {
     fn len(&self) -> u64 {
         self.info.size
     }

@@ -18,7 +18,7 @@ impl S3Store {
         // zarr never sees metadata that points at missing chunks.
         let is_meta = |p: &Path| {
             p.file_name()
-                .is_some_and(|n| crate::formats::omezarr::is_metadata_key(&n.to_string_lossy()))
+                .is_some_and(|n| crate::storage::is_zarr_metadata_key(&n.to_string_lossy()))
         };
         let (meta, data): (Vec<_>, Vec<_>) = files.into_iter().partition(|p| is_meta(p));
         let key_of = |p: &Path| {
