@@ -19,6 +19,7 @@ pub mod kind;
 pub mod metadata;
 pub mod palette;
 pub mod pycompat;
+pub mod session;
 pub mod storage;
 pub mod target;
 pub mod volume;

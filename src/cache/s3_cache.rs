@@ -93,7 +93,7 @@ impl LeaseKeeper {
     }
 }
 
-/// What one machine remembers next to a shared cache (see `cli::plan::local_memo`).
+/// What one machine remembers next to a shared cache (see `session::local_memo`).
 pub struct LocalMemo {
     /// Fingerprints of local source files.
     pub stat: Option<StatCache>,

@@ -75,53 +75,14 @@ pub fn main() -> ExitCode {
 /// What `build` and `explain` share: the config, stores, cache and the planned targets.
 pub mod plan {
     use super::*;
-    use crate::cache::{Cache, LocalMemo, MachineMemo, S3Cache, SledCache};
-    use crate::entities::{self, NameFilters, TargetContext};
-    use crate::storage::{s3, Role, S3Options, StatCache, Store};
-    use crate::target::TargetSpec;
+    use crate::cache::{Cache, MachineMemo};
+    use crate::entities::{self, NameFilters};
+    use crate::storage::S3Options;
     use crate::EntityKind;
     use std::path::Path;
     use std::time::Duration;
 
-    /// A loaded deposition, ready to build or explain.
-    pub struct Plan {
-        /// The store of target records, keyed by the output root and the input.
-        pub cache: Box<dyn Cache>,
-        /// The source tree (input bucket or directory).
-        pub input: Store,
-        /// The destination tree the targets write.
-        pub output: Store,
-        /// Every planned target (checked to form no cycle).
-        pub targets: Vec<TargetSpec>,
-    }
-
-    impl Plan {
-        /// Runs the planned targets (see [`crate::graph::execute`]).
-        pub fn execute(
-            &self,
-            opts: &crate::graph::BuildOptions,
-            on_done: &(dyn Fn(&crate::graph::Outcome) + Sync),
-        ) -> Vec<crate::graph::Outcome> {
-            crate::graph::execute(
-                &self.targets,
-                self.cache.as_ref(),
-                &self.input,
-                &self.output,
-                opts,
-                on_done,
-            )
-        }
-
-        /// Every target's fresh-or-stale decision, building nothing (`explain`, `plan`).
-        pub fn dry_run(&self, jobs: usize) -> Vec<crate::graph::Outcome> {
-            let opts = crate::graph::BuildOptions {
-                dry_run: true,
-                jobs,
-                ..Default::default()
-            };
-            self.execute(&opts, &|_| {})
-        }
-    }
+    pub use crate::session::Session as Plan;
 
     /// Worker threads when `--jobs` is not given: the number of cores.
     pub fn default_jobs() -> usize {
@@ -230,51 +191,17 @@ pub mod plan {
             output_identity: &str,
             input_identity: &str,
         ) -> Result<(Box<dyn Cache>, MachineMemo)> {
-            let sled = |cache: SledCache| {
-                let memo = cache.memo();
-                (Box::new(cache) as Box<dyn Cache>, memo)
-            };
-            match &self.cache {
-                Some(url) if s3::is_s3(url) => {
-                    let endpoint = self.endpoint_url.as_deref().unwrap_or("aws");
-                    let local = local_memo(&format!("{endpoint} {url}"), input_identity);
-                    let cache = S3Cache::open(
-                        url,
-                        &self.s3(),
-                        Duration::from_secs(self.lease_ttl.max(3)),
-                        local,
-                    )?;
-                    let memo = cache.memo();
-                    Ok((Box::new(cache), memo))
-                }
-                Some(dir) => Ok(sled(SledCache::open(Path::new(dir))?)),
-                None => Ok(sled(SledCache::open(&SledCache::default_path(
-                    output_identity,
-                ))?)),
-            }
+            Ok(crate::session::open_cache(
+                self.cache.as_deref(),
+                &self.s3(),
+                Duration::from_secs(self.lease_ttl),
+                output_identity,
+                input_identity,
+            )?)
         }
     }
 
-    /// With a shared cache, this machine keeps a small database of its own per (cache, INPUT):
-    /// local source fingerprints, and the immutable records it has already read, so that an
-    /// unchanged re-run reads no record twice. Several workers on one machine cannot open it at
-    /// once; the others go without (hashing local sources, reading records from S3).
-    fn local_memo(cache_url: &str, input_identity: &str) -> Option<LocalMemo> {
-        let path = SledCache::default_path(&format!("memo:{cache_url}:{input_identity}"));
-        let db = sled::open(&path).ok()?;
-        let stat = (!s3::is_s3(input_identity))
-            .then(|| db.open_tree("stat/v1").ok().map(StatCache::new))
-            .flatten();
-        let records = db.open_tree("s3-records/v1").ok()?;
-        let objects = db.open_tree("objects/v1").ok()?;
-        Some(LocalMemo {
-            stat,
-            records,
-            objects,
-        })
-    }
-
-    /// Loads the config, opens INPUT, OUTPUT and the cache, discovers and plans.
+    /// Loads a session from the command line's arguments (see [`crate::session::Session::load`]).
     pub fn load(
         config: &Path,
         input: &str,
@@ -284,45 +211,15 @@ pub mod plan {
         create_output: bool,
         volume_formats: entities::VolumeFormats,
     ) -> Result<Plan> {
-        let config = crate::config::load(config)?;
-        if create_output && !s3::is_s3(output) {
-            std::fs::create_dir_all(output)
-                .with_context(|| format!("{output}: cannot create the output folder"))?;
-        }
-        let s3_opts = storage.s3();
-        let probe = Store::open_with(output, Role::Output, &s3_opts)?;
-        let input_identity = if s3::is_s3(input) {
-            input.to_string()
-        } else {
-            std::fs::canonicalize(input)
-                .map_or_else(|_| input.to_string(), |p| p.display().to_string())
-        };
-        let (cache, memo) = storage.open_cache(&probe.root_identity(), &input_identity)?;
-        probe.attach_object_memo(memo.objects);
-        let input = Store::open_with(input, Role::Input(memo.stat), &s3_opts)?;
-        let output = probe;
-        let discovery = entities::discover(&config, &input, &output, filters)?;
-        for w in &discovery.warnings {
-            tracing::warn!("{w}");
-        }
-        let ctx = TargetContext {
-            config: &config,
-            discovery: &discovery,
-            input: &input,
-            output: &output,
-            s3: &s3_opts,
+        let opts = crate::session::SessionOptions {
+            cache: storage.cache.clone(),
+            s3: storage.s3(),
+            lease_ttl: Duration::from_secs(storage.lease_ttl),
+            https_prefix: storage.https_prefix.clone(),
+            filters: filters.clone(),
             volume_formats,
-            https_prefix: &storage.https_prefix,
+            create_output,
         };
-        let targets = entities::targets(&ctx)?;
-        crate::graph::check_acyclic(&targets)
-            .with_context(|| format!("{}: the planned targets", ctx.config.file.display()))?;
-        output.end_discovery();
-        Ok(Plan {
-            cache,
-            input,
-            output,
-            targets,
-        })
+        Ok(crate::session::Session::load(config, input, output, &opts)?)
     }
 }
