@@ -41,12 +41,17 @@ struct Timed {
 }
 
 fn ingest(config: &Path, input: &Path, output: &Path, cache: &Path) -> Timed {
+    ingest_with(config, input, output, cache, &[])
+}
+
+fn ingest_with(config: &Path, input: &Path, output: &Path, cache: &Path, extra: &[&str]) -> Timed {
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_ingest"))
         .arg("build")
         .args([config, input, output])
         .arg("--cache")
         .arg(cache)
+        .args(extra)
         .output()
         .expect("ingest runs");
     let seconds = start.elapsed().as_secs_f64();
@@ -78,6 +83,27 @@ fn main() {
     let _ = std::fs::remove_dir_all(&output);
     let _ = std::fs::remove_dir_all(&cache);
     let in_mb = dir_bytes(&input) as f64 / 1e6;
+
+    // The cold build without the Neuroglancer outputs (what a build did before they existed):
+    // every kind but annotation_viz and viz_config, into a folder of its own.
+    let without_viz: Vec<&str> = cryoet_ingest::EntityKind::ALL
+        .iter()
+        .filter(|k| {
+            !matches!(
+                k,
+                cryoet_ingest::EntityKind::AnnotationViz | cryoet_ingest::EntityKind::VizConfig
+            )
+        })
+        .map(|k| k.type_key())
+        .collect();
+    let (plain_out, plain_cache) = (root.join("output-no-viz"), root.join("cache-no-viz"));
+    let _ = std::fs::remove_dir_all(&plain_out);
+    let _ = std::fs::remove_dir_all(&plain_cache);
+    let mut only = vec!["--only"];
+    only.extend(&without_viz);
+    let plain = ingest_with(&config, &input, &plain_out, &plain_cache, &only);
+    let _ = std::fs::remove_dir_all(&plain_out);
+    let _ = std::fs::remove_dir_all(&plain_cache);
 
     let cold = ingest(&config, &input, &output, &cache);
     let rss = children_peak_rss_mib();
@@ -140,6 +166,12 @@ fn main() {
     println!(
         "floor, the same + write the level-0 MRC copy too: {floor_mrc_s:>6.2} s   build/floor = {:.2}",
         cold.seconds / floor_mrc_s
+    );
+    println!(
+        "cold build without Neuroglancer outputs: {:>7.2} s   with/without = {:.2}   ({})",
+        plain.seconds,
+        cold.seconds / plain.seconds,
+        plain.summary
     );
     println!(
         "unchanged re-run:  {:>7.3} s  = {:.3} of the cold build   ({})",
