@@ -7,46 +7,23 @@
 //! `max(faces / 2^i, 4)` for i = 1..=4 and tiny ones. Face lists must be equal and vertices
 //! equal within 1e-5 relative (they are expected to be bit-equal).
 
-use crate::common::python_script;
+use crate::common::{label_surface, python_script};
 use cryoet_ingest::formats::neuroglancer::fqmr::{self, Params};
 use cryoet_ingest::formats::neuroglancer::multilod;
 use cryoet_ingest::formats::neuroglancer::trimesh::TriMesh;
-use cryoet_ingest::formats::neuroglancer::zmesh_simplify::{mesh_block, ZmeshParams};
 use serde_json::Value;
 
 /// Float64 vertices and faces, as pyfqmr takes and returns them.
 type Mesh64 = (Vec<[f64; 3]>, Vec<[u32; 3]>);
 
-/// The surface of label 1 where `inside(x, y, z)` holds, over an `n`³ volume whose outer
-/// layer is empty (a closed surface), as the segmentation mesher builds it.
-fn marching_cubes(n: usize, inside: impl Fn(f64, f64, f64) -> bool) -> TriMesh {
-    let mut data = vec![0u32; n * n * n];
-    for z in 1..n - 1 {
-        for y in 1..n - 1 {
-            for x in 1..n - 1 {
-                if inside(x as f64, y as f64, z as f64) {
-                    data[(z * n + y) * n + x] = 1;
-                }
-            }
-        }
-    }
-    // zmesh's marching cubes, unsimplified.
-    let params = ZmeshParams {
-        resolution: [1.0; 3],
-        reduction_factor: 0,
-        max_error: 0.0,
-    };
-    mesh_block(&data, [n; 3], &params).remove(0).1
-}
-
 fn ball() -> TriMesh {
-    marching_cubes(24, |x, y, z| {
+    label_surface(24, [0.0; 3], false, |x, y, z| {
         (x - 11.5).powi(2) + (y - 11.0).powi(2) + (z - 12.2).powi(2) < 81.0
     })
 }
 
 fn blob() -> TriMesh {
-    marching_cubes(30, |x, y, z| {
+    label_surface(30, [0.0; 3], false, |x, y, z| {
         let (dx, dy, dz) = (x - 15.0, y - 14.5, z - 15.3);
         let r = (dx * dx + dy * dy + dz * dz).sqrt();
         r < 9.0 + 2.5 * (0.7 * dx).sin() * (0.5 * dy).cos() + 1.5 * (0.9 * dz).sin()

@@ -14,44 +14,10 @@
 //! stored positions depend on the precision of the origin (float32 for igneous's
 //! `process_mesh`, float64 for the oriented-mesh path).
 
-use crate::common::python_script;
+use crate::common::{label_surface as surface, python_script};
 use cryoet_ingest::formats::neuroglancer::multilod::{self, OriginPrecision};
 use cryoet_ingest::formats::neuroglancer::trimesh::TriMesh;
-use cryoet_ingest::formats::neuroglancer::zmesh_simplify::{mesh_block, ZmeshParams};
 use serde_json::Value;
-
-/// The surface of label 1 where `inside(x, y, z)` holds, over an `n`³ volume with an empty
-/// outer layer, moved by `offset`; zmesh's simplification as the segmentation mesher runs it
-/// when `simplify`.
-fn surface(
-    n: usize,
-    offset: [f32; 3],
-    simplify: bool,
-    inside: impl Fn(f64, f64, f64) -> bool,
-) -> TriMesh {
-    let mut data = vec![0u32; n * n * n];
-    for z in 1..n - 1 {
-        for y in 1..n - 1 {
-            for x in 1..n - 1 {
-                if inside(x as f64, y as f64, z as f64) {
-                    data[(z * n + y) * n + x] = 1;
-                }
-            }
-        }
-    }
-    let params = ZmeshParams {
-        resolution: [1.0; 3],
-        reduction_factor: if simplify { 100 } else { 0 },
-        max_error: if simplify { 2.0 } else { 0.0 },
-    };
-    let mut mesh = mesh_block(&data, [n; 3], &params).remove(0).1;
-    for v in &mut mesh.vertices {
-        for a in 0..3 {
-            v[a] += offset[a];
-        }
-    }
-    mesh
-}
 
 fn blob(simplify: bool) -> TriMesh {
     surface(34, [5.0, 17.0, 3.0], simplify, |x, y, z| {

@@ -35,16 +35,11 @@ impl Cache for MemoryCache {
         let Some(bytes) = self.lock().get(id).cloned() else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| CacheError::Corrupt {
-                id: id.to_string(),
-                reason: e.to_string(),
-            })
+        TargetRecord::decode(id, &bytes).map(Some)
     }
 
     fn put(&self, record: &TargetRecord) -> Result<(), CacheError> {
-        let bytes = serde_json::to_vec(record).expect("records are plain JSON");
+        let bytes = record.encode();
         self.lock().insert(record.id.clone(), bytes);
         Ok(())
     }

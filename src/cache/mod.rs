@@ -39,6 +39,25 @@ pub struct TargetRecord {
     pub tool_version: String,
 }
 
+impl TargetRecord {
+    /// A record as every backend stores it (JSON); bytes that do not decode are the corrupt
+    /// record of `id`.
+    ///
+    /// # Errors
+    /// [`CacheError::Corrupt`].
+    pub fn decode(id: &str, bytes: &[u8]) -> Result<TargetRecord, CacheError> {
+        serde_json::from_slice(bytes).map_err(|e| CacheError::Corrupt {
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The bytes a backend stores.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("records are plain JSON")
+    }
+}
+
 /// Errors of cache backends.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {

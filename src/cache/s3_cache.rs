@@ -207,13 +207,6 @@ impl S3Cache {
         backend(&self.store.describe(""), e)
     }
 
-    fn decode(id: &str, bytes: &[u8]) -> Result<TargetRecord, CacheError> {
-        serde_json::from_slice(bytes).map_err(|e| CacheError::Corrupt {
-            id: id.to_string(),
-            reason: e.to_string(),
-        })
-    }
-
     /// Every record object of every target, with the target id its head names.
     fn all_records(&self) -> Result<Vec<(String, String)>, CacheError> {
         let listed = self
@@ -258,7 +251,7 @@ impl Cache for S3Cache {
         let object = Self::record_key(id, key);
         if let Some(memo) = &self.local {
             if let Ok(Some(bytes)) = memo.records.get(&object) {
-                if let Ok(record) = Self::decode(id, &bytes) {
+                if let Ok(record) = TargetRecord::decode(id, &bytes) {
                     return Ok(Some(record));
                 }
             }
@@ -269,7 +262,7 @@ impl Cache for S3Cache {
             .map_err(|e| self.err(e))?
         {
             Some((bytes, _)) => {
-                let record = Self::decode(id, &bytes)?;
+                let record = TargetRecord::decode(id, &bytes)?;
                 self.remember(&object, &bytes);
                 Ok(Some(record))
             }
@@ -278,7 +271,7 @@ impl Cache for S3Cache {
     }
 
     fn put(&self, record: &TargetRecord) -> Result<(), CacheError> {
-        let bytes = serde_json::to_vec(record).expect("records are plain JSON");
+        let bytes = record.encode();
         // Created once: an existing record of the same key holds the same outputs.
         let object = Self::record_key(&record.id, &record.key);
         self.put_retrying(&object, &bytes, Condition::Absent)?;
@@ -374,7 +367,7 @@ impl SharedCache for S3Cache {
                 .read_with_etag(&object)
                 .map_err(|e| self.err(e))?
             {
-                let built_at = Self::decode(&object, &bytes).map_or(0, |r| r.built_at);
+                let built_at = TargetRecord::decode(&object, &bytes).map_or(0, |r| r.built_at);
                 out.push((object, built_at));
             }
         }

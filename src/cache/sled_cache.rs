@@ -67,16 +67,11 @@ impl Cache for SledCache {
         let Some(bytes) = self.targets.get(id).map_err(|e| self.backend(e))? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| CacheError::Corrupt {
-                id: id.to_string(),
-                reason: e.to_string(),
-            })
+        TargetRecord::decode(id, &bytes).map(Some)
     }
 
     fn put(&self, record: &TargetRecord) -> Result<(), CacheError> {
-        let bytes = serde_json::to_vec(record).expect("records are plain JSON");
+        let bytes = record.encode();
         self.targets
             .insert(record.id.as_bytes(), bytes)
             .map_err(|e| self.backend(e))?;

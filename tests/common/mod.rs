@@ -246,3 +246,39 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The surface of label 1 where `inside(x, y, z)` holds, over an `n`³ volume with an empty
+/// outer layer, moved by `offset`; zmesh's simplification as the segmentation mesher runs it
+/// when `simplify`.
+pub fn label_surface(
+    n: usize,
+    offset: [f32; 3],
+    simplify: bool,
+    inside: impl Fn(f64, f64, f64) -> bool,
+) -> cryoet_ingest::formats::neuroglancer::trimesh::TriMesh {
+    let mut data = vec![0u32; n * n * n];
+    for z in 1..n - 1 {
+        for y in 1..n - 1 {
+            for x in 1..n - 1 {
+                if inside(x as f64, y as f64, z as f64) {
+                    data[(z * n + y) * n + x] = 1;
+                }
+            }
+        }
+    }
+    let params = cryoet_ingest::formats::neuroglancer::zmesh_simplify::ZmeshParams {
+        resolution: [1.0; 3],
+        reduction_factor: if simplify { 100 } else { 0 },
+        max_error: if simplify { 2.0 } else { 0.0 },
+    };
+    let mut mesh =
+        cryoet_ingest::formats::neuroglancer::zmesh_simplify::mesh_block(&data, [n; 3], &params)
+            .remove(0)
+            .1;
+    for v in &mut mesh.vertices {
+        for a in 0..3 {
+            v[a] += offset[a];
+        }
+    }
+    mesh
+}
