@@ -207,6 +207,8 @@ struct Inner {
     snapshots: Mutex<BTreeMap<String, Arc<Vec<ObjectInfo>>>>,
     /// Small objects already read, by (key, ETag), on this machine: see [`S3Store::read_listed`].
     object_memo: OnceLock<sled::Tree>,
+    /// How long one read keeps retrying ([`S3Options::retry_timeout`]).
+    retry_timeout: Duration,
 }
 
 impl S3Store {
@@ -266,6 +268,7 @@ impl S3Store {
                 is_source,
                 snapshots: Mutex::new(BTreeMap::new()),
                 object_memo: OnceLock::new(),
+                retry_timeout: opts.retry_timeout,
             }),
         })
     }

@@ -3,12 +3,29 @@
 use super::*;
 
 impl S3Store {
-    /// One GET with `opts`: the bytes and the object's ETag.
+    /// One GET with `opts`: the bytes and the object's ETag. object_store retries a request
+    /// until its response headers arrive; a body cut off after that (a timeout or a reset
+    /// mid-transfer) is retried here, as a whole new GET, within the same retry budget.
     fn get_bytes(&self, key: &str, opts: GetOptions) -> object_store::Result<(Vec<u8>, String)> {
+        let deadline = std::time::Instant::now() + self.inner.retry_timeout;
+        let mut wait = Duration::from_millis(100);
         block_on(async {
-            let got = self.inner.store.get_opts(&self.path(key), opts).await?;
-            let etag = got.meta.e_tag.clone().unwrap_or_default();
-            Ok((got.bytes().await?.to_vec(), etag))
+            loop {
+                let got = self
+                    .inner
+                    .store
+                    .get_opts(&self.path(key), opts.clone())
+                    .await?;
+                let etag = got.meta.e_tag.clone().unwrap_or_default();
+                match got.bytes().await {
+                    Ok(bytes) => return Ok((bytes.to_vec(), etag)),
+                    Err(_) if std::time::Instant::now() + wait < deadline => {
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(5));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         })
     }
 
