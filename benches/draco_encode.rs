@@ -5,11 +5,12 @@
 //! `cargo bench --bench draco_encode` (add `--profile dev` to reuse the test build).
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use cryoet_ingest::formats::neuroglancer::draco::{encode_mesh, encode_sequential};
+use cryoet_ingest::formats::neuroglancer::draco::{encode_mesh, encode_sequential, Quantization};
 use cryoet_ingest::formats::neuroglancer::zmesh_simplify::{mesh_block, ZmeshParams};
 
-/// The marching-cubes mesh of a ball of radius 52 voxels in a 132³ block.
-fn ball() -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
+/// The marching-cubes mesh of a ball of radius 52 voxels in a 132³ block, in 16-bit stored
+/// units (the block spans the range).
+fn ball() -> (Vec<[u32; 3]>, Vec<[u32; 3]>) {
     let n = 132usize;
     let c = n as f32 / 2.0;
     let mut data = vec![0u32; n * n * n];
@@ -29,14 +30,23 @@ fn ball() -> (Vec<[f32; 3]>, Vec<[u32; 3]>) {
         max_error: 0.0,
     };
     let (_, mesh) = mesh_block(&data, [n; 3], &params).remove(0);
-    (mesh.vertices, mesh.faces)
+    let stored = mesh
+        .vertices
+        .iter()
+        .map(|v| v.map(|c| (f64::from(c) / n as f64 * 65535.0).round() as u32))
+        .collect();
+    (stored, mesh.faces)
 }
 
 fn bench(c: &mut Criterion) {
     let (v, f) = ball();
-    let range = 132.0;
-    let eb = encode_mesh(&v, &f, 16, [0.0; 3], range);
-    let seq = encode_sequential(&v, &f, 16, [0.0; 3], range);
+    let q = Quantization {
+        bits: 16,
+        origin: [0.0; 3],
+        range: 65535.0,
+    };
+    let eb = encode_mesh(&v, &f, &q);
+    let seq = encode_sequential(&v, &f, &q);
     println!(
         "{} vertices, {} faces: edgebreaker {} bytes, sequential {} bytes ({:.2}x)",
         v.len(),
@@ -47,12 +57,8 @@ fn bench(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("draco_encode_100k_faces");
     g.sample_size(20);
-    g.bench_function("edgebreaker", |b| {
-        b.iter(|| encode_mesh(&v, &f, 16, [0.0; 3], range))
-    });
-    g.bench_function("sequential", |b| {
-        b.iter(|| encode_sequential(&v, &f, 16, [0.0; 3], range))
-    });
+    g.bench_function("edgebreaker", |b| b.iter(|| encode_mesh(&v, &f, &q)));
+    g.bench_function("sequential", |b| b.iter(|| encode_sequential(&v, &f, &q)));
     g.finish();
 }
 

@@ -1,12 +1,16 @@
-//! Our Draco mesh encoding against DracoPy's (compression level 7, the encoder igneous uses for
-//! multi-resolution fragments): both decoded by DracoPy (test venv) must give the same
-//! quantized positions, the same triangles (as position triples, orientation kept) and the
-//! same point and face counts, for closed, open, multi-component, non-manifold and degenerate
-//! meshes and random triangle soups; below 1000 faces (where Draco uses the standard
-//! edgebreaker variant too) the same bytes. Sizes are printed (`--nocapture`).
+//! Our Draco fragment encoding against DracoPy's as igneous calls it for a multi-resolution
+//! fragment (`uint16` stored positions, compression level 7, origin and range from the
+//! positions, `create_metadata=True`): both decoded by DracoPy (test venv) must give exactly
+//! the same positions (integers, compared as decoded floats, not re-quantized), the same
+//! triangles (as position triples, orientation kept) and the same point and face counts, for
+//! closed, open, multi-component, non-manifold and degenerate meshes and random triangle soups;
+//! below 1000 faces (where Draco uses the standard edgebreaker variant too) the same bytes.
+//! Sizes are printed (`--nocapture`). `tests/octree_parity.rs` runs the same check on every
+//! octree fragment of its meshes.
 
 use crate::common::python_script;
-use cryoet_ingest::formats::neuroglancer::draco::encode_mesh;
+use cryoet_ingest::formats::neuroglancer::draco::{encode_mesh, Quantization};
+use cryoet_ingest::formats::neuroglancer::multilod::encode_fragment;
 use cryoet_ingest::formats::neuroglancer::zmesh_simplify::{mesh_block, ZmeshParams};
 use serde_json::{json, Value};
 
@@ -179,58 +183,60 @@ fn cases() -> Vec<(&'static str, Mesh)> {
     ]
 }
 
-#[test]
-fn our_draco_meshes_decode_like_dracopys_level_7() {
-    let dir = tempfile::tempdir().unwrap();
-    let bits = 16u8;
+/// `v` in stored-model units as cloud-volume makes them: scaled onto the 16-bit range of a
+/// cell a little larger than the mesh and rounded, so the smallest position is not zero.
+fn stored(v: &[[f32; 3]]) -> Vec<[u32; 3]> {
+    let lo: [f32; 3] =
+        std::array::from_fn(|a| v.iter().map(|p| p[a]).fold(f32::INFINITY, f32::min));
+    let hi: [f32; 3] =
+        std::array::from_fn(|a| v.iter().map(|p| p[a]).fold(f32::NEG_INFINITY, f32::max));
+    let cell = (0..3)
+        .map(|a| hi[a] - lo[a])
+        .fold(0.0f64, |m, e| m.max(f64::from(e)))
+        + 0.9;
+    v.iter()
+        .map(|p| {
+            std::array::from_fn(|a| {
+                ((f64::from(p[a] - lo[a]) + 0.37) / cell * 65535.0).round() as u32
+            })
+        })
+        .collect()
+}
+
+/// One mesh to compare: our encoding of `stored` and `faces`; `reference` false for meshes
+/// DracoPy refuses to encode.
+pub struct Case {
+    pub name: String,
+    pub stored: Vec<[u32; 3]>,
+    pub faces: Vec<[u32; 3]>,
+    pub ours: Vec<u8>,
+    pub reference: bool,
+}
+
+/// Decodes every case's encoding and DracoPy's (`tests/python/check_draco.py`) and asserts
+/// that they decode to exactly the same integer positions, triangles and counts, with the
+/// same method, and below 1000 faces the same bytes; returns the rows of `check_draco.py`.
+pub fn assert_decodes_like_dracopy(dir: &std::path::Path, cases: &[Case]) -> Vec<Value> {
     let mut list = Vec::new();
-    let mut cases = cases();
-    // DracoPy refuses this one ("All triangles are degenerate"); ours falls back to the
-    // sequential form, which keeps the faces as given.
-    let all_degenerate: Mesh = (
-        vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
-        vec![[0, 0, 1], [1, 2, 2]],
-    );
-    cases.push(("all faces degenerate", all_degenerate));
-    for (k, (name, (v, f))) in cases.iter().enumerate() {
-        let mut lo = [f32::INFINITY; 3];
-        let mut hi = [f32::NEG_INFINITY; 3];
-        for p in v {
-            for a in 0..3 {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-        let range = (0..3).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max);
-        let path = dir.path().join(format!("{k}.drc"));
-        std::fs::write(&path, encode_mesh(v, f, bits, lo, range)).unwrap();
+    for (k, case) in cases.iter().enumerate() {
+        let path = dir.join(format!("draco-{k}.drc"));
+        std::fs::write(&path, &case.ours).unwrap();
         list.push(json!({
-            "name": name, "vertices": v, "faces": f, "bits": bits,
-            "origin": lo, "range": range, "ours": path,
-            "reference": *name != "all faces degenerate",
+            "name": case.name, "stored": case.stored, "faces": case.faces, "ours": path,
+            "reference": case.reference,
         }));
     }
-    let cases_path = dir.path().join("cases.json");
+    let cases_path = dir.join("draco-cases.json");
     std::fs::write(&cases_path, serde_json::to_vec(&list).unwrap()).unwrap();
     let out: Value = serde_json::from_str(&python_script("check_draco.py", [&cases_path])).unwrap();
     let results = out.as_array().unwrap();
     assert_eq!(results.len(), cases.len());
-    for r in results {
-        if r["name"] == "all faces degenerate" {
-            assert_eq!(r["ours_method"], 0, "{r}"); // sequential
-            assert_eq!(r["ours_faces"], 2, "{r}");
-            assert_eq!(r["ours_points"], 3, "{r}");
+    for (r, case) in results.iter().zip(cases) {
+        assert_eq!(r["ours_integer"], true, "{r}");
+        if !case.reference {
             continue;
         }
-        println!(
-            "{}: ours {} B, DracoPy {} B, identical bytes: {} ({} points, {} faces)",
-            r["name"],
-            r["ours_bytes"],
-            r["ref_bytes"],
-            r["identical_bytes"],
-            r["ref_points"],
-            r["ref_faces"]
-        );
+        assert_eq!(r["ref_integer"], true, "{r}");
         assert_eq!(r["ours_points"], r["ref_points"], "{r}");
         assert_eq!(r["ours_faces"], r["ref_faces"], "{r}");
         assert_eq!(r["same_positions"], true, "{r}");
@@ -242,5 +248,57 @@ fn our_draco_meshes_decode_like_dracopys_level_7() {
         if r["ref_faces"].as_u64().unwrap() < 1000 {
             assert_eq!(r["identical_bytes"], true, "{r}");
         }
+    }
+    results.clone()
+}
+
+#[test]
+fn our_draco_fragments_decode_like_igneous_dracopy_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases: Vec<Case> = cases()
+        .into_iter()
+        .map(|(name, (v, f))| {
+            let stored = stored(&v);
+            Case {
+                name: name.into(),
+                ours: encode_fragment(&stored, &f),
+                stored,
+                faces: f,
+                reference: true,
+            }
+        })
+        .collect();
+    // DracoPy refuses this one ("All triangles are degenerate") and igneous stores no bytes;
+    // our encoder itself falls back to the sequential form, which keeps the faces as given.
+    let stored = vec![[3, 4, 5], [9, 4, 5], [3, 7, 5]];
+    let faces = vec![[0, 0, 1], [1, 2, 2]];
+    assert!(encode_fragment(&stored, &faces).is_empty());
+    let quantization = Quantization {
+        bits: 16,
+        origin: [3.0, 4.0, 5.0],
+        range: 6.0,
+    };
+    cases.push(Case {
+        name: "all faces degenerate".into(),
+        ours: encode_mesh(&stored, &faces, &quantization),
+        stored,
+        faces,
+        reference: false,
+    });
+    let results = assert_decodes_like_dracopy(dir.path(), &cases);
+    let (degenerate, results) = results.split_last().unwrap();
+    assert_eq!(degenerate["ours_method"], 0, "{degenerate}"); // sequential
+    assert_eq!(degenerate["ours_faces"], 2, "{degenerate}");
+    assert_eq!(degenerate["ours_points"], 3, "{degenerate}");
+    for r in results {
+        println!(
+            "{}: ours {} B, DracoPy {} B, identical bytes: {} ({} points, {} faces)",
+            r["name"],
+            r["ours_bytes"],
+            r["ref_bytes"],
+            r["identical_bytes"],
+            r["ref_points"],
+            r["ref_faces"]
+        );
     }
 }

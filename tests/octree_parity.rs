@@ -4,7 +4,9 @@
 //! fragments by igneous's `create_octree_level_from_mesh` (trimesh's `slice_mesh_plane`) and
 //! quantized by cloud-volume's `to_stored_model_space`. Per LOD the fragment positions must
 //! be equal; per fragment the faces (in order), the float32 vertices (bit for bit) and the
-//! 16-bit stored positions.
+//! 16-bit stored positions; and every fragment's Draco encoding must decode exactly like
+//! DracoPy's encoding of it as igneous calls DracoPy (same bytes below 1000 faces; see
+//! `tests/draco_parity.rs`).
 //!
 //! Meshes: a lumpy blob meshed and simplified as the segmentation mesher does, with its
 //! pyfqmr LODs (3 levels, the demo's case); the same blob's marching-cubes surface unsimplified
@@ -15,6 +17,7 @@
 //! `process_mesh`, float64 for the oriented-mesh path).
 
 use crate::common::{label_surface as surface, python_script};
+use crate::draco_parity::{assert_decodes_like_dracopy, Case};
 use cryoet_ingest::formats::neuroglancer::multilod::{self, OriginPrecision};
 use cryoet_ingest::formats::neuroglancer::trimesh::TriMesh;
 use serde_json::Value;
@@ -84,7 +87,7 @@ struct Fragment {
     position: [u32; 3],
     vertices: Vec<[f32; 3]>,
     faces: Vec<[u32; 3]>,
-    stored: Vec<[f32; 3]>,
+    stored: Vec<[u32; 3]>,
 }
 
 /// igneous's octree of `lods`: per LOD its fragments.
@@ -141,7 +144,7 @@ fn igneous(
                         .collect(),
                     stored: triples(&f["stored"])
                         .iter()
-                        .map(|v| v.map(|c| c as f32))
+                        .map(|v| v.map(|c| c as u32))
                         .collect(),
                 })
                 .collect()
@@ -149,14 +152,15 @@ fn igneous(
         .collect()
 }
 
-/// Compares our octree of `lods` with igneous's; returns a one-line summary and how many
-/// stored positions the other origin precision would have got wrong.
+/// Compares our octree of `lods` with igneous's; returns a one-line summary, how many
+/// stored positions the other origin precision would have got wrong, and our Draco encoding
+/// of every fragment that has one.
 fn check(
     dir: &std::path::Path,
     name: &str,
     lods: &[TriMesh],
     precision: OriginPrecision,
-) -> (String, usize) {
+) -> (String, usize, Vec<Case>) {
     let theirs = igneous(dir, name, lods, precision == OriginPrecision::Double);
     let (origin, shape) = multilod::mesh_shape_from_lods(lods).unwrap();
     let (chunk, ours) = multilod::octree(lods, origin, shape).unwrap();
@@ -167,6 +171,7 @@ fn check(
         OriginPrecision::Double => OriginPrecision::Single,
     };
     let mut other_wrong = 0;
+    let mut encoded = Vec::new();
     for (lod, (o, t)) in ours.iter().zip(&theirs).enumerate() {
         let op: Vec<[u32; 3]> = o.iter().map(|(p, _)| *p).collect();
         let tp: Vec<[u32; 3]> = t.iter().map(|f| f.position).collect();
@@ -198,6 +203,17 @@ fn check(
             let by_other = multilod::stored_model(&mesh.vertices, origin, scale, *pos, other);
             other_wrong += by_other.iter().zip(&stored).filter(|(a, b)| a != b).count();
             faces += mesh.faces.len();
+            // Fragments igneous stores empty (DracoPy refuses them) have no encoding.
+            let ours = multilod::encode_fragment(&stored, &mesh.faces);
+            if !ours.is_empty() {
+                encoded.push(Case {
+                    name: format!("{name} LOD {lod} fragment {pos:?}"),
+                    stored,
+                    faces: mesh.faces.clone(),
+                    ours,
+                    reference: true,
+                });
+            }
         }
         counts.push(format!("{} fragments / {faces} faces", o.len()));
     }
@@ -205,7 +221,7 @@ fn check(
         "{name}: {}; {other_wrong} stored positions differ under the other origin precision",
         counts.join(", ")
     );
-    (summary, other_wrong)
+    (summary, other_wrong, encoded)
 }
 
 #[test]
@@ -252,13 +268,21 @@ fn octree_fragments_equal_igneous() {
         ),
     ];
     let mut report = Vec::new();
+    let mut encoded = Vec::new();
     for (name, lods, precision) in &cases {
-        let (summary, other_wrong) = check(dir.path(), name, lods, *precision);
+        let (summary, other_wrong, fragments) = check(dir.path(), name, lods, *precision);
         if name.contains("negative") || name.contains("f64") {
             assert!(other_wrong > 0, "{name} does not tell the precisions apart");
         }
         report.push(summary);
+        encoded.extend(fragments);
     }
+    let rows = assert_decodes_like_dracopy(dir.path(), &encoded);
+    let identical = rows.iter().filter(|r| r["identical_bytes"] == true).count();
+    report.push(format!(
+        "Draco: {} fragments decode exactly like DracoPy's, {identical} of them byte for byte",
+        rows.len()
+    ));
     // Shown with --nocapture: what was compared.
     println!("{}", report.join("\n"));
 }

@@ -54,7 +54,9 @@ pub fn kind_version(kind: EntityKind) -> u32 {
         Alignment => 2,
         // 2: segmentation meshes are zmesh's (LOD 0) and pyfqmr's (coarser LODs), exactly.
         // 3: mesh fragments are Draco edgebreaker + rANS (same decoded meshes, ~4× smaller).
-        AnnotationViz => 3,
+        // 4: fragment positions stored as DracoPy stores igneous's integers (exact; they were
+        // quantized again and decoded up to 0.45 stored units off).
+        AnnotationViz => 4,
         // 2: annotation overlays (visualization-default masks and points) are drawn.
         KeyImage => 2,
         // 2: configured paths are `bucket/key` (not keys of INPUT), a configured photo that is

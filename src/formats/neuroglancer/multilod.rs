@@ -228,14 +228,15 @@ pub fn octree(
 
 /// cloud-volume's `to_stored_model_space` for a fragment at octree position `pos` of a LOD
 /// whose cells measure `scale`: `((v - origin) / scale - pos) · (2^bits - 1)`, rounded half
-/// to even and clamped to the quantization range.
+/// to even, clamped to the quantization range and made integers (cloud-volume returns them as
+/// `uint16`, which is what DracoPy is given).
 pub fn stored_model(
     vertices: &[[f32; 3]],
     origin: [f64; 3],
     scale: [f64; 3],
     pos: [u32; 3],
     precision: OriginPrecision,
-) -> Vec<[f32; 3]> {
+) -> Vec<[u32; 3]> {
     let qmax = f64::from((1u32 << VERTEX_QUANTIZATION_BITS) - 1);
     vertices
         .iter()
@@ -246,17 +247,19 @@ pub fn stored_model(
                     OriginPrecision::Double => f64::from(v[a]) - origin[a],
                 };
                 let s = (from_origin / scale[a] - f64::from(pos[a])) * qmax;
-                s.round_ties_even().clamp(0.0, qmax) as f32
+                s.round_ties_even().clamp(0.0, qmax) as u32
             })
         })
         .collect()
 }
 
-/// DracoPy's encoding of one fragment (quantization origin at the smallest stored position,
-/// range the largest extent), or no bytes where DracoPy fails and igneous stores an empty
+/// igneous's Draco call for one fragment of stored positions: DracoPy given the `uint16`
+/// positions, 16 quantization bits, compression level 7, quantization origin the smallest
+/// position and range the largest extent, `create_metadata=True` (so the positions are stored
+/// as integers and decode exactly). No bytes where DracoPy fails and igneous stores an empty
 /// fragment: a fragment without faces, or one whose every face has two corners at the same
 /// stored position (Draco drops those and refuses a mesh left without triangles).
-fn encode_fragment(stored: &[[f32; 3]], faces: &[[u32; 3]]) -> Vec<u8> {
+pub fn encode_fragment(stored: &[[u32; 3]], faces: &[[u32; 3]]) -> Vec<u8> {
     let at = |i: u32| stored[i as usize];
     let all_degenerate = faces
         .iter()
@@ -264,14 +267,17 @@ fn encode_fragment(stored: &[[f32; 3]], faces: &[[u32; 3]]) -> Vec<u8> {
     if all_degenerate {
         return Vec::new();
     }
-    let (lo, hi) = TriMesh {
-        vertices: stored.to_vec(),
-        faces: Vec::new(),
-    }
-    .bounds()
-    .unwrap_or(([0.0; 3], [0.0; 3]));
-    let range = (0..3).map(|a| hi[a] - lo[a]).fold(0.0f32, f32::max);
-    draco::encode_mesh(stored, faces, VERTEX_QUANTIZATION_BITS, lo, range)
+    let lo: [u32; 3] = std::array::from_fn(|a| stored.iter().map(|p| p[a]).min().unwrap_or(0));
+    let range = (0..3)
+        .map(|a| stored.iter().map(|p| p[a] - lo[a]).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    let quantization = draco::Quantization {
+        bits: VERTEX_QUANTIZATION_BITS,
+        origin: lo.map(|o| o as f32),
+        range: range as f32,
+    };
+    draco::encode_mesh(stored, faces, &quantization)
 }
 
 /// One octree level, as igneous's `create_octree_level_from_mesh`: the mesh (vertices merged,
