@@ -14,7 +14,7 @@
 //! what Draco writes, byte for byte on every mesh of `tests/draco_parity.rs`; above, Draco
 //! picks its valence variant of edgebreaker, which decodes to the same mesh and came out 5–11%
 //! smaller there (not built: the standard variant already takes the bench shard from 4.4× to
-//! 1.04× the reference's size). A mesh edgebreaker cannot code (no non-degenerate face) is
+//! 1.03× the reference's size). A mesh edgebreaker cannot code (no non-degenerate face) is
 //! written in the sequential form with raw indices and values. Points at equal positions are
 //! merged first, as Draco's encoder does, so decoded vertex counts match DracoPy's.
 
