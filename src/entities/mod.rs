@@ -137,18 +137,22 @@ impl TargetContext<'_> {
         kinds: &[EntityKind],
         mut each: impl FnMut(usize) -> Result<Vec<Planned<K>>, BuildError>,
     ) -> Result<Vec<(usize, Planned<K>)>, BuildError> {
-        let mut out: Vec<(usize, Planned<K>)> = Vec::new();
+        // Slots of replaced targets become `None`; `slot` finds an id's current one.
+        let mut out: Vec<Option<(usize, Planned<K>)>> = Vec::new();
+        let mut slot: std::collections::HashMap<String, usize> = Default::default();
         for (idx, inst) in self.discovery.instances.iter().enumerate() {
             if inst.in_destination || !kinds.contains(&inst.kind) {
                 continue;
             }
             let planned = each(idx).map_err(|e| self.named(inst, e))?;
             for p in planned {
-                out.retain(|(_, q)| q.id != p.id);
-                out.push((idx, p));
+                if let Some(old) = slot.insert(p.id.clone(), out.len()) {
+                    out[old] = None;
+                }
+                out.push(Some((idx, p)));
             }
         }
-        Ok(out)
+        Ok(out.into_iter().flatten().collect())
     }
 
     /// A planning error named by config file, kind, instance and the block that found it.
@@ -173,32 +177,37 @@ impl TargetContext<'_> {
 /// # Errors
 /// Listing errors while fingerprinting sources, named by instance.
 pub fn targets(ctx: &TargetContext<'_>) -> Result<Vec<TargetSpec>, BuildError> {
-    let mut planned: Vec<(usize, TargetSpec)> = Vec::new();
-    fn add<K: PlanKind>(
-        ctx: &TargetContext<'_>,
-        planned: &mut Vec<(usize, TargetSpec)>,
-    ) -> Result<(), BuildError> {
-        let earlier: Vec<TargetSpec> = planned.iter().map(|(_, t)| t.clone()).collect();
-        for (idx, p) in K::plan(ctx, &earlier)? {
-            planned.push((idx, p.into_spec()));
+    /// The targets planned so far, and the discovery index each was planned for.
+    #[derive(Default)]
+    struct Plan {
+        targets: Vec<TargetSpec>,
+        instances: Vec<usize>,
+    }
+    fn add<K: PlanKind>(ctx: &TargetContext<'_>, plan: &mut Plan) -> Result<(), BuildError> {
+        for (idx, p) in K::plan(ctx, &plan.targets)? {
+            plan.targets.push(p.into_spec());
+            plan.instances.push(idx);
         }
         Ok(())
     }
-    add::<keyphotos::KeyPhoto>(ctx, &mut planned)?;
-    add::<containers::Container>(ctx, &mut planned)?;
-    add::<files::FileCopy>(ctx, &mut planned)?;
-    add::<frames::Frames>(ctx, &mut planned)?;
-    add::<volumes::Volume>(ctx, &mut planned)?;
-    add::<volumes::VolumeMetadata>(ctx, &mut planned)?;
-    add::<volumes::KeyImages>(ctx, &mut planned)?;
-    add::<annotations::AnnotationFile>(ctx, &mut planned)?;
-    add::<visualization::AnnotationViz>(ctx, &mut planned)?;
-    add::<annotations::AnnotationMetadata>(ctx, &mut planned)?;
-    add::<identified_objects::IdentifiedObjects>(ctx, &mut planned)?;
-    add::<alignment::Alignment>(ctx, &mut planned)?;
-    // Stable: an instance's targets keep the order of the kinds above.
-    planned.sort_by_key(|(idx, _)| *idx);
-    let mut out: Vec<TargetSpec> = planned.into_iter().map(|(_, t)| t).collect();
+    let mut plan = Plan::default();
+    add::<keyphotos::KeyPhoto>(ctx, &mut plan)?;
+    add::<containers::Container>(ctx, &mut plan)?;
+    add::<files::FileCopy>(ctx, &mut plan)?;
+    add::<frames::Frames>(ctx, &mut plan)?;
+    add::<volumes::Volume>(ctx, &mut plan)?;
+    add::<volumes::VolumeMetadata>(ctx, &mut plan)?;
+    add::<volumes::KeyImages>(ctx, &mut plan)?;
+    add::<annotations::AnnotationFile>(ctx, &mut plan)?;
+    add::<visualization::AnnotationViz>(ctx, &mut plan)?;
+    add::<annotations::AnnotationMetadata>(ctx, &mut plan)?;
+    add::<identified_objects::IdentifiedObjects>(ctx, &mut plan)?;
+    add::<alignment::Alignment>(ctx, &mut plan)?;
+    // Discovery order; stable, so an instance's targets keep the order of the kinds above.
+    let mut order: Vec<usize> = (0..plan.targets.len()).collect();
+    order.sort_by_key(|&i| plan.instances[i]);
+    let mut slots: Vec<Option<TargetSpec>> = plan.targets.into_iter().map(Some).collect();
+    let mut out: Vec<TargetSpec> = order.into_iter().filter_map(|i| slots[i].take()).collect();
     // Neuroglancer states read what the other targets write, so they are planned last.
     let states = <viz_config::NeuroglancerState as PlanKind>::plan(ctx, &out)?;
     out.extend(states.into_iter().map(|(_, p)| p.into_spec()));
