@@ -126,10 +126,11 @@ impl<'a> BuildIo<'a> {
 
     /// Every source the plan listed under `prefix` (a folder source's files), in key order.
     pub fn sources_under(&self, prefix: &str) -> impl Iterator<Item = &'a ObjectInfo> + '_ {
+        let folder = format!("{prefix}/");
         let prefix = prefix.to_string();
         self.sources
             .iter()
-            .filter(move |o| o.key == prefix || o.key.starts_with(&format!("{prefix}/")))
+            .filter(move |o| o.key == prefix || o.key.starts_with(&folder))
     }
 
     /// Writes a metadata JSON the portal's way: the config metadata deep-merged with the
