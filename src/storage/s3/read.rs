@@ -2,31 +2,46 @@
 
 use super::*;
 
+/// How one attempt at a GET failed: for good (the request itself, which object_store has
+/// already retried, or a local write), or with its body cut off after the headers arrived.
+enum Attempt<E> {
+    Final(E),
+    CutBody(E),
+}
+
 impl S3Store {
-    /// One GET with `opts`: the bytes and the object's ETag. object_store retries a request
-    /// until its response headers arrive; a body cut off after that (a timeout or a reset
-    /// mid-transfer) is retried here, as a whole new GET, within the same retry budget.
-    fn get_bytes(&self, key: &str, opts: GetOptions) -> object_store::Result<(Vec<u8>, String)> {
+    /// Runs `attempt` (one GET, read to its end) again while its body is cut off after the
+    /// headers arrived (a timeout or a reset mid-transfer), within the retry budget:
+    /// object_store retries a request only until its response headers.
+    async fn retrying_cut_bodies<T, E>(
+        &self,
+        mut attempt: impl AsyncFnMut() -> std::result::Result<T, Attempt<E>>,
+    ) -> std::result::Result<T, E> {
         let deadline = std::time::Instant::now() + self.inner.retry_timeout;
         let mut wait = Duration::from_millis(100);
-        block_on(async {
-            loop {
-                let got = self
-                    .inner
-                    .store
-                    .get_opts(&self.path(key), opts.clone())
-                    .await?;
-                let etag = got.meta.e_tag.clone().unwrap_or_default();
-                match got.bytes().await {
-                    Ok(bytes) => return Ok((bytes.to_vec(), etag)),
-                    Err(_) if std::time::Instant::now() + wait < deadline => {
-                        tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(5));
-                    }
-                    Err(e) => return Err(e),
+        loop {
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(Attempt::CutBody(_)) if std::time::Instant::now() + wait < deadline => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
                 }
+                Err(Attempt::Final(e) | Attempt::CutBody(e)) => return Err(e),
             }
-        })
+        }
+    }
+
+    /// One GET with `opts`: the bytes and the object's ETag (a cut-off body is retried).
+    fn get_bytes(&self, key: &str, opts: GetOptions) -> object_store::Result<(Vec<u8>, String)> {
+        block_on(self.retrying_cut_bodies(async || {
+            let got = (self.inner.store)
+                .get_opts(&self.path(key), opts.clone())
+                .await
+                .map_err(Attempt::Final)?;
+            let etag = got.meta.e_tag.clone().unwrap_or_default();
+            let bytes = got.bytes().await.map_err(Attempt::CutBody)?;
+            Ok((bytes.to_vec(), etag))
+        }))
     }
 
     /// Reads a whole object.
@@ -104,27 +119,29 @@ impl S3Store {
             source,
         };
         let mut file = std::fs::File::create(to).map_err(io_err)?;
-        let mut hasher = blake3::Hasher::new();
-        let mut size = 0u64;
-        block_on(async {
-            let got = self
-                .inner
-                .store
+        // Each attempt starts the file, digest and count again (a cut-off body is retried).
+        let (digest, size) = block_on(self.retrying_cut_bodies(async || {
+            file.set_len(0).map_err(|e| Attempt::Final(io_err(e)))?;
+            std::io::Seek::rewind(&mut file).map_err(|e| Attempt::Final(io_err(e)))?;
+            let mut hasher = blake3::Hasher::new();
+            let mut size = 0u64;
+            let got = (self.inner.store)
                 .get_opts(&self.path(&expected.key), Self::if_match(expected))
                 .await
-                .map_err(|e| self.read_error(expected, e))?;
+                .map_err(|e| Attempt::Final(self.read_error(expected, e)))?;
             let mut stream = got.into_stream();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| self.read_error(expected, e))?;
+                let chunk = chunk.map_err(|e| Attempt::CutBody(self.read_error(expected, e)))?;
                 hasher.update(&chunk);
-                file.write_all(&chunk).map_err(io_err)?;
+                file.write_all(&chunk)
+                    .map_err(|e| Attempt::Final(io_err(e)))?;
                 size += chunk.len() as u64;
             }
-            Ok::<_, StorageError>(())
-        })?;
+            Ok((hasher.finalize().to_hex().to_string(), size))
+        }))?;
         file.sync_all().map_err(io_err)?;
         self.check_size(expected, size)?;
-        Ok(hasher.finalize().to_hex().to_string())
+        Ok(digest)
     }
 
     /// Opens an object for ranged reads; with `expected`, every read is conditional on its ETag.
