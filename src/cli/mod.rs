@@ -82,8 +82,6 @@ pub mod plan {
     use std::path::Path;
     use std::time::Duration;
 
-    pub use crate::session::Session as Plan;
-
     /// Worker threads when `--jobs` is not given: the number of cores.
     pub fn default_jobs() -> usize {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -210,7 +208,7 @@ pub mod plan {
         filters: &NameFilters,
         create_output: bool,
         volume_formats: entities::VolumeFormats,
-    ) -> Result<Plan> {
+    ) -> Result<crate::session::Session> {
         let opts = crate::session::SessionOptions {
             cache: storage.cache.clone(),
             s3: storage.s3(),
