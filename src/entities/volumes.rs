@@ -375,17 +375,15 @@ impl PlanKind for Volume {
             let inst = &ctx.discovery.instances[idx];
             let paths = VolumePaths::of(inst, &run_name(ctx, idx));
             let (kind, spacing) = match inst.kind {
-                Tomogram => (VolumeKind::Tomogram, Some(tomogram_spacing(ctx, idx)?)),
+                Tomogram => (
+                    VolumeKind::Tomogram,
+                    Some(ctx.discovery.voxel_spacing(idx)?),
+                ),
                 _ => (VolumeKind::TiltSeries, tiltseries_pixel_spacing(inst)?),
             };
             Ok(vec![plan_volume(ctx, inst, &paths, kind, spacing)?])
         })
     }
-}
-
-/// A tomogram's voxel spacing: its parent's name.
-fn tomogram_spacing(ctx: &TargetContext<'_>, idx: usize) -> Result<f64, BuildError> {
-    ctx.discovery.voxel_spacing(idx)
 }
 
 /// A tilt series' configured `pixel_spacing`, when set.
@@ -566,7 +564,7 @@ fn plan_tomogram_metadata(
     let inst = &d.instances[idx];
     let run = run_name(ctx, idx);
     let vs_inst = &d.instances[inst.parent.expect("tomograms live under a voxel spacing")];
-    let vs = tomogram_spacing(ctx, idx)?;
+    let vs = ctx.discovery.voxel_spacing(idx)?;
     let images_dir = key_images_dir(ctx, idx);
     let key_photo = |name: &str| format!("{images_dir}/key-photo-{name}.png");
     let neuroglancer = format!(
