@@ -182,3 +182,52 @@ fn a_zero_voxel_size_in_a_header_is_an_error_naming_the_file() {
     assert!(run.stderr.contains("TS_02.mrc"), "{}", run.stderr);
     assert!(!d.output().join("19999").exists());
 }
+
+/// Every file under `root` (none when it does not exist).
+fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    if root.exists() {
+        snapshot(root).into_keys().collect()
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
+fn a_run_name_that_is_not_one_folder_is_refused_naming_the_block() {
+    for name in ["..", "TS_01/../../escape", "a\tb"] {
+        let d = Deposition::new();
+        d.edit_config(
+            "  - source_glob:\n      list_glob: tomograms/*.mrc\n      name_regex: (.*)\\.mrc",
+            &format!(
+                "  - literal:\n      value:\n      - \"{}\"",
+                name.escape_default()
+            ),
+        );
+        let run = d.ingest("build", &[]);
+        assert_eq!(run.code, 2, "{name:?}: {run:?}");
+        for part in [
+            "config.yaml: runs[0].sources[0]: run name cannot be an output folder",
+            &format!("`{}` is not a valid path segment", name.escape_debug()),
+        ] {
+            assert!(run.stderr.contains(part), "{name:?}: {}", run.stderr);
+        }
+        assert_eq!(files_under(&d.output()), Vec::<std::path::PathBuf>::new());
+        assert!(!d.path("escape").exists() && !d.path("../escape").exists());
+    }
+}
+
+#[test]
+fn a_ctf_format_that_cannot_be_a_file_name_fails_planning_naming_the_ctf() {
+    let d = Deposition::new();
+    d.edit_config("    format: CTFFIND", "    format: CTFFIND/../../../x");
+    let run = d.ingest("build", &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for part in [
+        "config.yaml: ctf",
+        "(ctfs[0].sources[0])",
+        "is not a valid path segment: a name must not contain `/`",
+    ] {
+        assert!(run.stderr.contains(part), "{}", run.stderr);
+    }
+    assert_eq!(files_under(&d.output()), Vec::<std::path::PathBuf>::new());
+}

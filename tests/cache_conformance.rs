@@ -8,7 +8,8 @@ use cryoet_ingest::cache::{
     id_tag, Cache, CacheError, MemoryCache, S3Cache, SledCache, TargetRecord,
 };
 use cryoet_ingest::keys::{outputs_digest, KeyParts, OutputEntry, Parent};
-use cryoet_ingest::storage::S3Options;
+use cryoet_ingest::storage::{S3Options, StoreKey};
+use cryoet_ingest::target::TargetId;
 use cryoet_ingest::EntityKind;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,10 +25,14 @@ trait Backend {
     fn reopen(&mut self);
 }
 
+fn id(id: &str) -> TargetId {
+    TargetId::new(id).unwrap()
+}
+
 /// A record of target `id` whose key and outputs depend on `n`.
 fn record(id: &str, n: u64) -> TargetRecord {
     let outputs = vec![OutputEntry {
-        key: format!("{id}/out_{n}.json"),
+        key: StoreKey::new(format!("{id}/out_{n}.json")).unwrap(),
         digest: format!("{n:064x}"),
         size: n + 1,
     }];
@@ -38,7 +43,7 @@ fn record(id: &str, n: u64) -> TargetRecord {
         BTreeMap::from([("p".to_string(), Parent::Built(format!("{n:x}")))]),
     );
     TargetRecord {
-        id: id.to_string(),
+        id: self::id(id),
         key: parts.key().to_hex(),
         parts,
         output_digest: outputs_digest(&outputs),
@@ -59,28 +64,40 @@ fn conformance(b: &mut dyn Backend) {
     let cache = b.cache();
     let location = cache.location();
     assert!(!location.is_empty());
-    assert_eq!(cache.get("ds/a").unwrap(), None, "{location}: empty cache");
-    assert_eq!(cache.get_for_key("ds/a", &a1.key).unwrap(), None);
+    assert_eq!(
+        cache.get(&id("ds/a")).unwrap(),
+        None,
+        "{location}: empty cache"
+    );
+    assert_eq!(cache.get_for_key(&id("ds/a"), &a1.key).unwrap(), None);
     assert!(cache.ids().unwrap().is_empty(), "{location}");
 
     // Round trip, and a record answers only for its own key.
     cache.put(&a1).unwrap();
-    assert_eq!(cache.get("ds/a").unwrap().as_ref(), Some(&a1), "{location}");
     assert_eq!(
-        cache.get_for_key("ds/a", &a1.key).unwrap().as_ref(),
+        cache.get(&id("ds/a")).unwrap().as_ref(),
+        Some(&a1),
+        "{location}"
+    );
+    assert_eq!(
+        cache.get_for_key(&id("ds/a"), &a1.key).unwrap().as_ref(),
         Some(&a1)
     );
-    assert_eq!(cache.get_for_key("ds/a", &a2.key).unwrap(), None);
+    assert_eq!(cache.get_for_key(&id("ds/a"), &a2.key).unwrap(), None);
 
     // A new build of the same target is its latest record. A shared cache keeps the older
     // key's record (immutable, until gc); a local one keeps only the latest.
     cache.put(&a2).unwrap();
-    assert_eq!(cache.get("ds/a").unwrap().as_ref(), Some(&a2), "{location}");
     assert_eq!(
-        cache.get_for_key("ds/a", &a2.key).unwrap().as_ref(),
+        cache.get(&id("ds/a")).unwrap().as_ref(),
+        Some(&a2),
+        "{location}"
+    );
+    assert_eq!(
+        cache.get_for_key(&id("ds/a"), &a2.key).unwrap().as_ref(),
         Some(&a2)
     );
-    let older = cache.get_for_key("ds/a", &a1.key).unwrap();
+    let older = cache.get_for_key(&id("ds/a"), &a1.key).unwrap();
     match cache.shared() {
         Some(shared) => {
             assert_eq!(older.as_ref(), Some(&a1), "{location}: shared keeps keys");
@@ -88,11 +105,11 @@ fn conformance(b: &mut dyn Backend) {
             assert_eq!(superseded.len(), 1, "{location}: {superseded:?}");
             assert_eq!(superseded[0].1, a1.built_at);
             shared.remove_object(&superseded[0].0).unwrap();
-            assert_eq!(cache.get_for_key("ds/a", &a1.key).unwrap(), None);
-            assert_eq!(cache.get("ds/a").unwrap().as_ref(), Some(&a2));
+            assert_eq!(cache.get_for_key(&id("ds/a"), &a1.key).unwrap(), None);
+            assert_eq!(cache.get(&id("ds/a")).unwrap().as_ref(), Some(&a2));
             // A lease is granted at once when nobody holds it, and again once released.
-            drop(shared.acquire("ds/a").unwrap());
-            drop(shared.acquire("ds/a").unwrap());
+            drop(shared.acquire(&id("ds/a")).unwrap());
+            drop(shared.acquire(&id("ds/a")).unwrap());
         }
         None => assert_eq!(older, None, "{location}: one record per target"),
     }
@@ -105,15 +122,15 @@ fn conformance(b: &mut dyn Backend) {
     assert_eq!(ids, ["ds/a", "ds/a/b", "ds/c"], "{location}");
 
     // Removing a target forgets every record of it, and only it.
-    cache.remove("ds/a").unwrap();
-    assert_eq!(cache.get("ds/a").unwrap(), None, "{location}");
-    assert_eq!(cache.get_for_key("ds/a", &a2.key).unwrap(), None);
+    cache.remove(&id("ds/a")).unwrap();
+    assert_eq!(cache.get(&id("ds/a")).unwrap(), None, "{location}");
+    assert_eq!(cache.get_for_key(&id("ds/a"), &a2.key).unwrap(), None);
     assert_eq!(
-        cache.get("ds/a/b").unwrap().as_ref(),
+        cache.get(&id("ds/a/b")).unwrap().as_ref(),
         Some(&nested),
         "{location}"
     );
-    cache.remove("ds/never").unwrap();
+    cache.remove(&id("ds/never")).unwrap();
     let mut ids = cache.ids().unwrap();
     ids.sort();
     assert_eq!(ids, ["ds/a/b", "ds/c"], "{location}");
@@ -123,7 +140,7 @@ fn conformance(b: &mut dyn Backend) {
     b.reopen();
     let cache = b.cache();
     assert_eq!(
-        cache.get("ds/c").unwrap().as_ref(),
+        cache.get(&id("ds/c")).unwrap().as_ref(),
         Some(&other),
         "{location}"
     );
@@ -131,18 +148,21 @@ fn conformance(b: &mut dyn Backend) {
     // A damaged record is an error naming the target, not "never built".
     b.plant("ds/c", &other.key, b"{\"id\": \"ds/c\", \"key\": ");
     let cache = b.cache();
-    for found in [cache.get("ds/c"), cache.get_for_key("ds/c", &other.key)] {
+    for found in [
+        cache.get(&id("ds/c")),
+        cache.get_for_key(&id("ds/c"), &other.key),
+    ] {
         match found {
             Err(CacheError::Corrupt { id, .. }) => assert_eq!(id, "ds/c", "{location}"),
             other => panic!("{location}: a damaged record read as {other:?}"),
         }
     }
     // Other targets are unaffected, and a new build replaces the damaged record.
-    assert_eq!(cache.get("ds/a/b").unwrap().as_ref(), Some(&nested));
+    assert_eq!(cache.get(&id("ds/a/b")).unwrap().as_ref(), Some(&nested));
     let rebuilt = record("ds/c", 5);
     cache.put(&rebuilt).unwrap();
     assert_eq!(
-        cache.get("ds/c").unwrap().as_ref(),
+        cache.get(&id("ds/c")).unwrap().as_ref(),
         Some(&rebuilt),
         "{location}"
     );

@@ -377,6 +377,7 @@ pub(crate) fn in_process_credentials() {
 fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
     use cryoet_ingest::cli::plan::{load, StorageArgs};
     use cryoet_ingest::graph::{BuildOptions, Status};
+    use cryoet_ingest::target::TargetId;
     in_process_credentials();
     let moto = Moto::start();
     let d = s3_deposition(&moto);
@@ -420,7 +421,7 @@ fn object_replaced_between_plan_and_read_fails_its_target_without_a_record() {
         ..Default::default()
     };
     let outcomes = plan.execute(&opts, &|_| {});
-    let readers: BTreeSet<String> = plan
+    let readers: BTreeSet<TargetId> = plan
         .targets
         .iter()
         .filter(|t| t.sources.iter().any(|s| replaced.contains(&s.key.as_str())))

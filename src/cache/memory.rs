@@ -2,7 +2,8 @@
 //! Records are kept as their JSON bytes, as the persistent backends keep them, so a test goes
 //! through the same encoding and can plant a damaged record.
 
-use super::{Cache, CacheError, TargetRecord};
+use super::{stored_id, Cache, CacheError, TargetRecord};
+use crate::target::TargetId;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -31,8 +32,8 @@ impl MemoryCache {
 }
 
 impl Cache for MemoryCache {
-    fn get(&self, id: &str) -> Result<Option<TargetRecord>, CacheError> {
-        let Some(bytes) = self.lock().get(id).cloned() else {
+    fn get(&self, id: &TargetId) -> Result<Option<TargetRecord>, CacheError> {
+        let Some(bytes) = self.lock().get(id.as_str()).cloned() else {
             return Ok(None);
         };
         TargetRecord::decode(id, &bytes).map(Some)
@@ -40,16 +41,16 @@ impl Cache for MemoryCache {
 
     fn put(&self, record: &TargetRecord) -> Result<(), CacheError> {
         let bytes = record.encode();
-        self.lock().insert(record.id.clone(), bytes);
+        self.lock().insert(record.id.to_string(), bytes);
         Ok(())
     }
 
-    fn ids(&self) -> Result<Vec<String>, CacheError> {
-        Ok(self.lock().keys().cloned().collect())
+    fn ids(&self) -> Result<Vec<TargetId>, CacheError> {
+        self.lock().keys().map(|id| stored_id(id)).collect()
     }
 
-    fn remove(&self, id: &str) -> Result<(), CacheError> {
-        self.lock().remove(id);
+    fn remove(&self, id: &TargetId) -> Result<(), CacheError> {
+        self.lock().remove(id.as_str());
         Ok(())
     }
 

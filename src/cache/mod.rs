@@ -18,13 +18,14 @@ pub use sled_cache::SledCache;
 
 use crate::keys::{KeyParts, OutputEntry};
 use crate::storage::StatCache;
+use crate::target::TargetId;
 use serde::{Deserialize, Serialize};
 
 /// What the cache remembers of one built target (layout: `cache-format/SPEC.md`, "Records").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetRecord {
     /// Target id (its output path relative to OUTPUT).
-    pub id: String,
+    pub id: TargetId,
     /// Hex of the key the outputs were built for.
     pub key: String,
     /// The parts of that key, for `explain`.
@@ -58,6 +59,14 @@ impl TargetRecord {
     }
 }
 
+/// A target id as a backend stored it; one that is not a valid id is a damaged record.
+fn stored_id(id: &str) -> Result<TargetId, CacheError> {
+    TargetId::new(id).map_err(|e| CacheError::Corrupt {
+        id: id.to_string(),
+        reason: e.to_string(),
+    })
+}
+
 /// Errors of cache backends.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -86,14 +95,14 @@ pub trait Cache: Send + Sync {
     /// # Errors
     /// Backend failures, and [`CacheError::Corrupt`] for a record that does not decode (so
     /// that `explain` and the engine can say so instead of reading it as "never built").
-    fn get(&self, id: &str) -> Result<Option<TargetRecord>, CacheError>;
+    fn get(&self, id: &TargetId) -> Result<Option<TargetRecord>, CacheError>;
 
     /// The record of target `id` built for exactly `key` (hex), if any. A shared cache keeps
     /// every key's record, so this is also how a worker sees that another one built the target.
     ///
     /// # Errors
     /// Backend failures and corrupt records.
-    fn get_for_key(&self, id: &str, key: &str) -> Result<Option<TargetRecord>, CacheError> {
+    fn get_for_key(&self, id: &TargetId, key: &str) -> Result<Option<TargetRecord>, CacheError> {
         Ok(self.get(id)?.filter(|r| r.key == key))
     }
 
@@ -107,13 +116,13 @@ pub trait Cache: Send + Sync {
     ///
     /// # Errors
     /// Backend failures.
-    fn ids(&self) -> Result<Vec<String>, CacheError>;
+    fn ids(&self) -> Result<Vec<TargetId>, CacheError>;
 
     /// Forgets every record of target `id` (`cache gc`).
     ///
     /// # Errors
     /// Backend failures.
-    fn remove(&self, id: &str) -> Result<(), CacheError>;
+    fn remove(&self, id: &TargetId) -> Result<(), CacheError>;
 
     /// Makes written records durable.
     ///
@@ -139,7 +148,7 @@ pub trait SharedCache: Cache {
     ///
     /// # Errors
     /// Backend failures.
-    fn acquire(&self, id: &str) -> Result<LeaseGuard, CacheError>;
+    fn acquire(&self, id: &TargetId) -> Result<LeaseGuard, CacheError>;
 
     /// Records kept besides each target's latest one, as (object name, built at): older builds
     /// that `cache gc` may delete.

@@ -14,6 +14,7 @@
 use super::{Cache, CacheError, LeaseGuard, MachineMemo, SharedCache, TargetRecord};
 use crate::storage::s3::Condition;
 use crate::storage::{S3Options, S3Store, StatCache, StorageError};
+use crate::target::TargetId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,7 +43,7 @@ struct Lease {
 /// The body of a head pointer.
 #[derive(Debug, Serialize, Deserialize)]
 struct Head {
-    id: String,
+    id: TargetId,
     key: String,
     built_at: u64,
 }
@@ -232,7 +233,7 @@ fn backend(location: &str, e: StorageError) -> CacheError {
 }
 
 impl Cache for S3Cache {
-    fn get(&self, id: &str) -> Result<Option<TargetRecord>, CacheError> {
+    fn get(&self, id: &TargetId) -> Result<Option<TargetRecord>, CacheError> {
         let Some((bytes, _)) = self
             .store
             .read_with_etag(&Self::head_key(id))
@@ -247,7 +248,7 @@ impl Cache for S3Cache {
         self.get_for_key(id, &head.key)
     }
 
-    fn get_for_key(&self, id: &str, key: &str) -> Result<Option<TargetRecord>, CacheError> {
+    fn get_for_key(&self, id: &TargetId, key: &str) -> Result<Option<TargetRecord>, CacheError> {
         let object = Self::record_key(id, key);
         if let Some(memo) = &self.local {
             if let Ok(Some(bytes)) = memo.records.get(&object) {
@@ -303,7 +304,7 @@ impl Cache for S3Cache {
         })
     }
 
-    fn ids(&self) -> Result<Vec<String>, CacheError> {
+    fn ids(&self) -> Result<Vec<TargetId>, CacheError> {
         let heads = self.store.list_live("v1/heads").map_err(|e| self.err(e))?;
         let mut ids = Vec::new();
         for h in heads {
@@ -317,7 +318,7 @@ impl Cache for S3Cache {
         Ok(ids)
     }
 
-    fn remove(&self, id: &str) -> Result<(), CacheError> {
+    fn remove(&self, id: &TargetId) -> Result<(), CacheError> {
         let tag = id_tag(id);
         for (t, key) in self.all_records()? {
             if t == tag {
@@ -381,7 +382,7 @@ impl SharedCache for S3Cache {
         self.store.delete(object).map_err(|e| self.err(e))
     }
 
-    fn acquire(&self, id: &str) -> Result<LeaseGuard, CacheError> {
+    fn acquire(&self, id: &TargetId) -> Result<LeaseGuard, CacheError> {
         let key = Self::lease_key(id);
         let mut wait = Duration::from_millis(100);
         loop {

@@ -1,7 +1,8 @@
 //! The embedded sled backend of [`Cache`](super::Cache).
 
-use super::{Cache, CacheError, MachineMemo, TargetRecord};
+use super::{stored_id, Cache, CacheError, MachineMemo, TargetRecord};
 use crate::storage::StatCache;
+use crate::target::TargetId;
 use std::path::{Path, PathBuf};
 
 /// A sled database with two trees: `targets` (id → JSON record) and `stat` (local fingerprints).
@@ -63,8 +64,8 @@ impl SledCache {
 }
 
 impl Cache for SledCache {
-    fn get(&self, id: &str) -> Result<Option<TargetRecord>, CacheError> {
-        let Some(bytes) = self.targets.get(id).map_err(|e| self.backend(e))? else {
+    fn get(&self, id: &TargetId) -> Result<Option<TargetRecord>, CacheError> {
+        let Some(bytes) = self.targets.get(id.as_str()).map_err(|e| self.backend(e))? else {
             return Ok(None);
         };
         TargetRecord::decode(id, &bytes).map(Some)
@@ -78,19 +79,21 @@ impl Cache for SledCache {
         Ok(())
     }
 
-    fn ids(&self) -> Result<Vec<String>, CacheError> {
+    fn ids(&self) -> Result<Vec<TargetId>, CacheError> {
         self.targets
             .iter()
             .keys()
             .map(|k| {
-                k.map(|k| String::from_utf8_lossy(&k).into_owned())
-                    .map_err(|e| self.backend(e))
+                let k = k.map_err(|e| self.backend(e))?;
+                stored_id(&String::from_utf8_lossy(&k))
             })
             .collect()
     }
 
-    fn remove(&self, id: &str) -> Result<(), CacheError> {
-        self.targets.remove(id).map_err(|e| self.backend(e))?;
+    fn remove(&self, id: &TargetId) -> Result<(), CacheError> {
+        self.targets
+            .remove(id.as_str())
+            .map_err(|e| self.backend(e))?;
         Ok(())
     }
 
@@ -108,13 +111,18 @@ impl Cache for SledCache {
 mod tests {
     use super::*;
     use crate::keys::{outputs_digest, KeyParts, OutputEntry};
+    use crate::storage::StoreKey;
     use crate::EntityKind;
+
+    fn id(s: &str) -> TargetId {
+        TargetId::new(s).unwrap()
+    }
 
     #[test]
     fn records_round_trip_and_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let outputs = vec![OutputEntry {
-            key: "ds/run/run_metadata.json".into(),
+            key: StoreKey::new("ds/run/run_metadata.json").unwrap(),
             digest: "abc".into(),
             size: 3,
         }];
@@ -125,7 +133,7 @@ mod tests {
             Default::default(),
         );
         let record = TargetRecord {
-            id: "ds/run".into(),
+            id: id("ds/run"),
             key: parts.key().to_hex(),
             parts,
             output_digest: outputs_digest(&outputs),
@@ -135,12 +143,12 @@ mod tests {
         };
         {
             let cache = SledCache::open(dir.path()).unwrap();
-            assert_eq!(cache.get("ds/run").unwrap(), None);
+            assert_eq!(cache.get(&id("ds/run")).unwrap(), None);
             cache.put(&record).unwrap();
             cache.flush().unwrap();
         }
         let cache = SledCache::open(dir.path()).unwrap();
-        assert_eq!(cache.get("ds/run").unwrap(), Some(record));
-        assert_eq!(cache.ids().unwrap(), vec!["ds/run".to_string()]);
+        assert_eq!(cache.get(&id("ds/run")).unwrap(), Some(record));
+        assert_eq!(cache.ids().unwrap(), vec![id("ds/run")]);
     }
 }

@@ -50,7 +50,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     let mut shown = 0;
     for o in outcomes
         .iter()
-        .filter(|o| o.id == args.pattern || matcher.is_match(&o.id))
+        .filter(|o| o.id.as_str() == args.pattern || matcher.is_match(o.id.as_str()))
     {
         shown += 1;
         match o.status {

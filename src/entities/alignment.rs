@@ -10,8 +10,8 @@ use super::files::{extension, run_name};
 use super::frames::FileCopy;
 use super::volumes::TomogramHeaderSource;
 use super::{PlanKind, TargetContext};
-use crate::storage::ObjectInfo;
-use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::{ObjectInfo, StoreKey};
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
@@ -29,7 +29,7 @@ pub struct AlignmentParams {
     /// The first tomogram's source, whose header gives `volume_dimension` when the config
     /// lacks it.
     tomogram: Option<TomogramHeaderSource>,
-    output: String,
+    output: StoreKey,
     deposition_id_default: Value,
 }
 
@@ -42,7 +42,7 @@ impl Kind for Alignment {
             let bytes = io.read_source(io.source(&c.source)?)?;
             io.write_bytes(&c.output, &bytes)?;
             texts.push((
-                c.output.clone(),
+                c.output.to_string(),
                 String::from_utf8_lossy(&bytes).into_owned(),
             ));
         }
@@ -173,7 +173,7 @@ fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<Alignm
             for o in ctx.input.list_files(key)? {
                 copies.push(FileCopy {
                     source: o.key.clone(),
-                    output: format!("{dir}/{run}{}", extension(key)),
+                    output: dir.child(&format!("{run}{}", extension(key)))?,
                 });
                 sources.push(o);
             }
@@ -193,10 +193,10 @@ fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<Alignm
         copies,
         tiltseries_path,
         tomogram: tomogram_header,
-        output: format!("{dir}/alignment_metadata.json"),
+        output: dir.child("alignment_metadata.json")?,
         deposition_id_default: super::containers::deposition_name_value(ctx, idx),
     };
     Ok(Some(
-        Planned::new(dir, EntityKind::Alignment, params).sources(sources),
+        Planned::new(TargetId::from_key(dir)?, EntityKind::Alignment, params).sources(sources),
     ))
 }

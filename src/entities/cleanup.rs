@@ -10,7 +10,7 @@
 //! only under the voxel spacings whose annotation data it is about to build (`--only`,
 //! `--metadata-only` and `--shard` narrow that), and never in a dry run.
 
-use crate::storage::{GlobPattern, StorageError, Store};
+use crate::storage::{GlobPattern, StorageError, Store, StoreKey};
 use crate::target::TargetSpec;
 use crate::EntityKind;
 use std::collections::BTreeSet;
@@ -42,7 +42,7 @@ fn voxel_spacings<'a>(selected: impl Iterator<Item = &'a TargetSpec>) -> BTreeSe
 pub fn partial_annotation_folders<'a>(
     output: &Store,
     selected: impl Iterator<Item = &'a TargetSpec>,
-) -> Result<Vec<String>, StorageError> {
+) -> Result<Vec<StoreKey>, StorageError> {
     let mut partial = Vec::new();
     for vs in voxel_spacings(selected) {
         let pattern = GlobPattern::new(&format!("{vs}/Annotations/*"))
@@ -61,7 +61,7 @@ pub fn partial_annotation_folders<'a>(
                 .map(|f| f.key)
                 .collect();
             if !has_metadata_json(&files) {
-                partial.push(m.key);
+                partial.push(StoreKey::new(m.key)?);
             }
         }
     }

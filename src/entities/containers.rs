@@ -2,7 +2,8 @@
 //! (spec §11). Voxel spacings write nothing and are not targets.
 
 use super::{PlanKind, TargetContext};
-use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::StoreKey;
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
@@ -37,13 +38,13 @@ pub struct ContainerParams {
     metadata: Map<String, Value>,
     finder: Value,
     /// The metadata JSON written.
-    output: String,
+    output: StoreKey,
     deposition_id_default: Value,
     /// The document before extraction: `metadata`, formatted for datasets, with `run_name`
     /// for runs.
     document: Map<String, Value>,
     /// The folder whose `Images/` gives `key_photos` (depositions and datasets).
-    key_photos_of: Option<String>,
+    key_photos_of: Option<StoreKey>,
 }
 
 impl Kind for Container {
@@ -114,13 +115,13 @@ fn plan_one(
         name: inst.name.clone(),
         metadata: inst.metadata.clone(),
         finder: inst.finder.clone(),
-        output: format!("{dir}/{file}"),
+        output: dir.child(file)?,
         deposition_id_default: deposition_name_value(ctx, idx),
         document,
         key_photos_of: with_photos.then(|| dir.clone()),
     };
     Ok(Some(
-        Planned::new(dir, inst.kind, params)
+        Planned::new(TargetId::from_key(dir)?, inst.kind, params)
             .deps(deps)
             .metadata_only(),
     ))

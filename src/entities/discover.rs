@@ -9,7 +9,7 @@ use crate::config::{
 };
 use crate::finders::{self, FinderContext, FinderError, Found};
 use crate::pycompat::re::{PyRegex, PyRegexError};
-use crate::storage::Store;
+use crate::storage::{KeyError, Store, StoreKey};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -351,7 +351,12 @@ impl<'a> Walk<'a> {
             if !allowed {
                 continue;
             }
-            inst.output_dir = self.output_dir(&inst);
+            inst.output_dir = self.output_dir(&inst).map_err(|e| {
+                self.err(
+                    inst.origin.place(kind),
+                    format!("{kind} name cannot be an output folder: {e}"),
+                )
+            })?;
             self.add_own_vars(&mut inst);
             kept.push(inst);
         }
@@ -498,7 +503,7 @@ impl<'a> Walk<'a> {
                 source: source.index,
             },
             vars: GlobVars::new(),
-            output_dir: String::new(),
+            output_dir: StoreKey::root(),
             id: None,
             parent,
         })
@@ -642,33 +647,37 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    fn output_dir(&self, inst: &Instance) -> String {
+    /// The output folder of `inst`: its parent's, with the kind's folders and the instance's
+    /// name or ID. Names become exactly one folder, so a name found in a config or a source
+    /// path cannot reach outside its parent.
+    fn output_dir(&self, inst: &Instance) -> Result<StoreKey, KeyError> {
         let parent_dir = inst
             .parent
             .map(|p| self.out.instances[p].output_dir.clone())
             .unwrap_or_default();
         let id = inst.id.map(|i| i.to_string()).unwrap_or_default();
-        match inst.kind {
-            EntityKind::Deposition => format!("depositions_metadata/{}", inst.name),
-            EntityKind::Dataset => inst.name.clone(),
-            EntityKind::Run => format!("{parent_dir}/{}", inst.name),
+        let under = |folder: &str, name: &str| parent_dir.child(folder)?.child(name);
+        Ok(match inst.kind {
+            EntityKind::Deposition => under("depositions_metadata", &inst.name)?,
+            EntityKind::Dataset => StoreKey::root().child(&inst.name)?,
+            EntityKind::Run => parent_dir.child(&inst.name)?,
             EntityKind::VoxelSpacing => {
-                format!("{parent_dir}/Reconstructions/VoxelSpacing{}", inst.name)
+                under("Reconstructions", &format!("VoxelSpacing{}", inst.name))?
             }
-            EntityKind::Tiltseries => format!("{parent_dir}/TiltSeries/{id}"),
-            EntityKind::Alignment => format!("{parent_dir}/Alignments/{id}"),
-            EntityKind::Tomogram => format!("{parent_dir}/Tomograms/{id}"),
-            EntityKind::Gain => format!("{parent_dir}/Gains"),
-            EntityKind::Frame | EntityKind::CollectionMetadata => format!("{parent_dir}/Frames"),
+            EntityKind::Tiltseries => under("TiltSeries", &id)?,
+            EntityKind::Alignment => under("Alignments", &id)?,
+            EntityKind::Tomogram => under("Tomograms", &id)?,
+            EntityKind::Gain => parent_dir.child("Gains")?,
+            EntityKind::Frame | EntityKind::CollectionMetadata => parent_dir.child("Frames")?,
             EntityKind::Rawtilt | EntityKind::Ctf => parent_dir,
-            EntityKind::IdentifiedObject => format!("{parent_dir}/IdentifiedObjects"),
+            EntityKind::IdentifiedObject => parent_dir.child("IdentifiedObjects")?,
             EntityKind::DatasetKeyphoto | EntityKind::DepositionKeyphoto => {
-                format!("{parent_dir}/Images")
+                parent_dir.child("Images")?
             }
-            EntityKind::Annotation => format!("{parent_dir}/Annotations/{id}"),
+            EntityKind::Annotation => under("Annotations", &id)?,
             EntityKind::KeyImage => parent_dir,
             EntityKind::AnnotationViz | EntityKind::VizConfig => parent_dir,
-        }
+        })
     }
 
     fn add_own_vars(&self, inst: &mut Instance) {
@@ -697,7 +706,7 @@ impl<'a> Walk<'a> {
                     .unwrap_or_default();
                 format!("{}/{run}", inst.output_dir)
             }
-            _ => inst.output_dir.clone(),
+            _ => inst.output_dir.to_string(),
         };
         vars.insert(format!("{t}_output_path"), VarValue::Str(out_path));
         if inst.kind == EntityKind::Run {
@@ -744,7 +753,7 @@ fn default_instances(kind: EntityKind, parent: Option<usize>) -> Vec<Instance> {
             finder: json!({"literal": names}),
             origin: Origin::Default,
             vars: GlobVars::new(),
-            output_dir: String::new(),
+            output_dir: StoreKey::root(),
             id: None,
             parent,
         })

@@ -2,8 +2,8 @@
 //! collection metadata (the mdoc), raw tilt angles and CTF files.
 
 use super::{Instance, PlanKind, TargetContext};
-use crate::storage::ObjectInfo;
-use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::{KeyError, ObjectInfo, StoreKey};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{Map, Value};
 
@@ -42,20 +42,20 @@ pub(crate) fn run_name(ctx: &TargetContext<'_>, idx: usize) -> String {
 /// The run's mdoc as copied into the destination: the last collection-metadata instance of run
 /// `run_idx` that has a source, and its output key (`{run}/Frames/{run}.mdoc`). Its target id
 /// is that key.
-pub(crate) fn run_mdoc(d: &super::Discovery, run_idx: usize) -> Option<(usize, String)> {
+pub(crate) fn run_mdoc(d: &super::Discovery, run_idx: usize) -> Option<(usize, StoreKey)> {
     let (idx, inst) = d
         .children(run_idx, EntityKind::CollectionMetadata)
         .filter(|(_, c)| c.path.as_deref().is_some_and(|p| !p.is_empty()))
         .last()?;
     let run = &d.instances[run_idx].name;
-    Some((idx, format!("{}/{run}.mdoc", inst.output_dir)))
+    Some((idx, named_after_run(&inst.output_dir, run, ".mdoc")))
 }
 
 /// A tilt series' raw tilt angles as copied into the destination: the last rawtilt instance of
 /// tilt series `ts_idx` that has a source, and its output key. The reference names the copy
 /// `{run}.rawtlt` whatever the source's name or extension, so all its rawtilts write that one
 /// file, and the last copied stays. Its target id is that key.
-pub(crate) fn tiltseries_rawtlt(d: &super::Discovery, ts_idx: usize) -> Option<(usize, String)> {
+pub(crate) fn tiltseries_rawtlt(d: &super::Discovery, ts_idx: usize) -> Option<(usize, StoreKey)> {
     let (idx, inst) = d
         .children(ts_idx, EntityKind::Rawtilt)
         .filter(|(_, r)| r.path.as_deref().is_some_and(|p| !p.is_empty()))
@@ -63,40 +63,51 @@ pub(crate) fn tiltseries_rawtlt(d: &super::Discovery, ts_idx: usize) -> Option<(
     let run = d
         .ancestor(idx, EntityKind::Run)
         .map_or("", |r| r.name.as_str());
-    Some((idx, format!("{}/{run}.rawtlt", inst.output_dir)))
+    Some((idx, named_after_run(&inst.output_dir, run, ".rawtlt")))
+}
+
+/// `dir/{run}{suffix}`. Discovery made the run name one valid path segment, so this one is too.
+pub(crate) fn named_after_run(dir: &StoreKey, run: &str, suffix: &str) -> StoreKey {
+    dir.child(&format!("{run}{suffix}"))
+        .expect("a run name is one valid segment, and so is the name with a suffix")
 }
 
 /// Where a gain, collection-metadata, rawtilt or CTF instance is copied to (spec §5.1), or
 /// `None` when it writes nothing (no source, or an mdoc or rawtilt that is not the last). Readers of
 /// these copies (the tilt-series metadata) take their paths from here too.
-pub(crate) fn output_key(d: &super::Discovery, idx: usize) -> Option<String> {
+///
+/// # Errors
+/// A CTF format (from the config) that cannot be part of a file name.
+pub(crate) fn output_key(d: &super::Discovery, idx: usize) -> Result<Option<StoreKey>, KeyError> {
     let inst = &d.instances[idx];
-    let src_key = inst.path.as_deref().filter(|p| !p.is_empty())?;
+    let Some(src_key) = inst.path.as_deref().filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
     let run = d
         .ancestor(idx, EntityKind::Run)
         .map_or("", |r| r.name.as_str());
     let dir = &inst.output_dir;
-    Some(match inst.kind {
+    Ok(Some(match inst.kind {
         EntityKind::Gain if extension(src_key).eq_ignore_ascii_case(".dm4") => {
             let base = basename(src_key);
-            format!("{dir}/{}.mrc", &base[..base.len() - 4])
+            dir.child(&format!("{}.mrc", &base[..base.len() - 4]))?
         }
-        EntityKind::Gain => format!("{dir}/{}", basename(src_key)),
+        EntityKind::Gain => dir.child(basename(src_key))?,
         EntityKind::CollectionMetadata => {
             // Consumers read the last instance only; earlier ones would write the same file.
             match run_mdoc(d, inst.parent.unwrap_or(usize::MAX)) {
                 Some((last, key)) if last == idx => key,
-                _ => return None,
+                _ => return Ok(None),
             }
         }
         EntityKind::Rawtilt => match tiltseries_rawtlt(d, inst.parent.unwrap_or(usize::MAX)) {
             // Every rawtilt of a tilt series writes the same file; the last one's bytes stay.
             Some((last, key)) if last == idx => key,
-            _ => return None,
+            _ => return Ok(None),
         },
-        EntityKind::Ctf => format!("{dir}/{run}_{}_ctf.txt", ctf_format(inst)),
-        _ => return None,
-    })
+        EntityKind::Ctf => dir.child(&format!("{run}_{}_ctf.txt", ctf_format(inst)))?,
+        _ => return Ok(None),
+    }))
 }
 
 /// The CTF format named by a CTF block (`metadata.format`), as written in the config.
@@ -119,7 +130,7 @@ pub struct FileCopyParams {
     /// The source file (among the target's sources).
     source: String,
     /// Where it is copied to.
-    output: String,
+    output: StoreKey,
     /// A `.dm4` gain converted to MRC on the way.
     convert_dm4: bool,
 }
@@ -151,7 +162,7 @@ impl PlanKind for FileCopy {
 
 fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<FileCopy>>, BuildError> {
     let inst = &ctx.discovery.instances[idx];
-    let Some(out_key) = output_key(ctx.discovery, idx) else {
+    let Some(out_key) = output_key(ctx.discovery, idx)? else {
         return Ok(None);
     };
     let src_key = inst.path.clone().unwrap_or_default();
@@ -172,7 +183,7 @@ fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<FileCo
         output: out_key.clone(),
     };
     Ok(Some(
-        Planned::new(out_key, inst.kind, params).sources(sources),
+        Planned::new(TargetId::from_key(out_key)?, inst.kind, params).sources(sources),
     ))
 }
 
@@ -181,7 +192,7 @@ fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<FileCo
 fn convert_dm4_gain(
     io: &mut BuildIo<'_>,
     object: &ObjectInfo,
-    key: &str,
+    key: &StoreKey,
 ) -> Result<(), BuildError> {
     let tool = ["/usr/local/IMOD/bin/dm2mrc", "dm2mrc"]
         .into_iter()

@@ -6,7 +6,8 @@
 
 use super::files::{basename, run_name};
 use super::{PlanKind, TargetContext};
-use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::{KeyError, StoreKey};
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
@@ -19,7 +20,7 @@ pub struct FileCopy {
     /// Source key (among the target's sources).
     pub source: String,
     /// Output key.
-    pub output: String,
+    pub output: StoreKey,
 }
 
 /// What a run's frames target reads.
@@ -31,8 +32,8 @@ pub struct FramesParams {
     finders: Vec<Value>,
     copies: Vec<FileCopy>,
     /// The run's copied mdoc (a parent's output).
-    frames_acquisition_file: Option<String>,
-    output: String,
+    frames_acquisition_file: Option<StoreKey>,
+    output: StoreKey,
     deposition_id_default: Value,
 }
 
@@ -66,7 +67,7 @@ impl Kind for Frames {
         let text = io.output.read(&mdoc_key)?;
         let text = String::from_utf8_lossy(&text);
         let parsed = crate::formats::mdoc::parse_mdoc(&text, &io.output.describe(&mdoc_key))?;
-        let copied: Vec<String> = p.copies.iter().map(|c| c.output.clone()).collect();
+        let copied: Vec<String> = p.copies.iter().map(|c| c.output.to_string()).collect();
         let gain = p.metadata.get("is_gain_corrected").and_then(Value::as_bool);
         let frames = crate::formats::frames::frames_entries(&parsed, dose_rate, gain, &copied)?;
         let extra = json!({"frames": frames, "frames_acquisition_file": mdoc_key});
@@ -110,11 +111,13 @@ fn plan_run(ctx: &TargetContext<'_>, idx: usize) -> Result<Planned<Frames>, Buil
     }
     let copies = sources
         .iter()
-        .map(|o| FileCopy {
-            source: o.key.clone(),
-            output: format!("{dir}/{}", basename(&o.key)),
+        .map(|o| {
+            Ok(FileCopy {
+                source: o.key.clone(),
+                output: dir.child(basename(&o.key))?,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, KeyError>>()?;
     let last = members.last().expect("at least the instance itself");
     let mdoc = super::files::run_mdoc(d, run_idx).map(|(_, key)| key);
     let params = FramesParams {
@@ -123,10 +126,13 @@ fn plan_run(ctx: &TargetContext<'_>, idx: usize) -> Result<Planned<Frames>, Buil
         finders: members.iter().map(|m| m.finder.clone()).collect(),
         copies,
         frames_acquisition_file: mdoc.clone(),
-        output: format!("{dir}/frames_metadata.json"),
+        output: dir.child("frames_metadata.json")?,
         deposition_id_default: super::containers::deposition_name_value(ctx, idx),
     };
-    Ok(Planned::new(dir, EntityKind::Frame, params)
-        .sources(sources)
-        .deps(mdoc.into_iter().collect()))
+    let deps = mdoc.map(TargetId::from_key).transpose()?;
+    Ok(
+        Planned::new(TargetId::from_key(dir)?, EntityKind::Frame, params)
+            .sources(sources)
+            .deps(deps.into_iter().collect()),
+    )
 }

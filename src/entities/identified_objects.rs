@@ -7,7 +7,8 @@
 use super::files::run_name;
 use super::ids::deposition_part;
 use super::{PlanKind, TargetContext};
-use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::StoreKey;
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
@@ -94,7 +95,7 @@ pub struct IdentifiedObjectsParams {
     /// The CSV (among the target's sources).
     source: String,
     /// The data JSON and the metadata JSON written.
-    outputs: [String; 2],
+    outputs: [StoreKey; 2],
     /// The CSV as named in messages and in `source_file`.
     source_file: String,
     identifier: u64,
@@ -154,8 +155,8 @@ fn plan_one(
     };
     let run = run_name(ctx, idx);
     let dir = inst.output_dir.clone();
-    let data_key = format!("{dir}/identified_objects.json");
-    let meta_key = format!("{dir}/identified_objects_metadata.json");
+    let data_key = dir.child("identified_objects.json")?;
+    let meta_key = dir.child("identified_objects_metadata.json")?;
     let sources = ctx.input.list_files(&src_key)?;
     let dep_name = d
         .ancestor(idx, EntityKind::Deposition)
@@ -190,7 +191,12 @@ fn plan_one(
         deposition_id_default: super::containers::deposition_name_value(ctx, idx),
     };
     Ok(Some(
-        Planned::new(dir, EntityKind::IdentifiedObject, params).sources(sources),
+        Planned::new(
+            TargetId::from_key(dir)?,
+            EntityKind::IdentifiedObject,
+            params,
+        )
+        .sources(sources),
     ))
 }
 

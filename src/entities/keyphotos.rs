@@ -21,8 +21,8 @@
 
 use super::files::extension;
 use super::{PlanKind, TargetContext};
-use crate::storage::{http, s3, ObjectInfo, Role, S3Options, Store};
-use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::{http, s3, ObjectInfo, Role, S3Options, Store, StoreKey};
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::Value;
 
@@ -48,7 +48,7 @@ pub enum Origin {
         /// The image read.
         key: String,
         /// The key-image target that writes it.
-        key_images: String,
+        key_images: TargetId,
     },
     /// The key image of a tomogram referenced in the destination (built by an earlier
     /// ingestion), with its fingerprint.
@@ -65,7 +65,7 @@ pub struct KeyPhotoParams {
     finder: Value,
     path: Option<String>,
     read_as: &'static str,
-    output: String,
+    output: StoreKey,
     origin: Option<Origin>,
     /// Why no origin was found, when it was not (the target fails with it).
     problem: Option<String>,
@@ -267,9 +267,7 @@ fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<KeyPho
                 None => None,
                 Some(&t) => {
                     let tomo = &d.instances[t];
-                    let vs =
-                        &d.instances[tomo.parent.expect("tomograms live under a voxel spacing")];
-                    let images = format!("{}/Images/{}", vs.output_dir, tomo.id.unwrap_or(0));
+                    let images = super::volumes::key_images_dir(d, t)?;
                     let key = format!("{images}/key-photo-{}.png", inst.name);
                     if tomo.in_destination {
                         read_as = "destination_key_image";
@@ -303,7 +301,7 @@ fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<KeyPho
             ".png".to_string()
         }
     };
-    let out_key = format!("{}/{}{ext}", inst.output_dir, inst.name);
+    let out_key = inst.output_dir.child(&format!("{}{ext}", inst.name))?;
     // Sources are named as configured (a URL, or the bucket-qualified path), not by where
     // this machine found them: keys hold no absolute paths.
     let (sources, deps) = match &origin {
@@ -329,7 +327,7 @@ fn plan_one(ctx: &TargetContext<'_>, idx: usize) -> Result<Option<Planned<KeyPho
         what: format!("{} `{}`", inst.kind, inst.name),
     };
     Ok(Some(
-        Planned::new(out_key, inst.kind, params)
+        Planned::new(TargetId::from_key(out_key)?, inst.kind, params)
             .sources(sources)
             .deps(deps),
     ))

@@ -23,8 +23,8 @@ pub use discover::{discover, DiscoverError, Discovery, NameFilters};
 pub use viz_config::DEFAULT_HTTPS_PREFIX;
 
 use crate::config::{DatasetConfig, GlobVars};
-use crate::storage::Store;
-use crate::target::{BuildError, Kind, Planned, TargetSpec};
+use crate::storage::{Store, StoreKey};
+use crate::target::{BuildError, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{Map, Value};
 
@@ -40,6 +40,18 @@ pub enum Origin {
     },
     /// The kind's default config (spec §2: no block found anything).
     Default,
+}
+
+impl Origin {
+    /// Where in the config an instance of `kind` came from: `runs[0].sources[1]`.
+    pub fn place(&self, kind: EntityKind) -> String {
+        match self {
+            Origin::Block { block, source } => {
+                format!("{}[{block}].sources[{source}]", kind.plural_key())
+            }
+            Origin::Default => "default config".to_string(),
+        }
+    }
 }
 
 /// One found entity.
@@ -67,7 +79,7 @@ pub struct Instance {
     /// Template variables: its own and its ancestors'.
     pub vars: GlobVars,
     /// Output folder relative to OUTPUT.
-    pub output_dir: String,
+    pub output_dir: StoreKey,
     /// Numeric ID, for kinds that have one.
     pub id: Option<u32>,
     /// Index of the parent instance in [`Discovery::instances`].
@@ -139,7 +151,7 @@ impl TargetContext<'_> {
     ) -> Result<Vec<(usize, Planned<K>)>, BuildError> {
         // Slots of replaced targets become `None`; `slot` finds an id's current one.
         let mut out: Vec<Option<(usize, Planned<K>)>> = Vec::new();
-        let mut slot: std::collections::HashMap<String, usize> = Default::default();
+        let mut slot: std::collections::HashMap<TargetId, usize> = Default::default();
         for (idx, inst) in self.discovery.instances.iter().enumerate() {
             if inst.in_destination || !kinds.contains(&inst.kind) {
                 continue;
@@ -162,11 +174,7 @@ impl TargetContext<'_> {
             self.config.file.display(),
             inst.kind,
             inst.name,
-            match inst.origin {
-                Origin::Block { block, source } =>
-                    format!("{}[{block}].sources[{source}]", inst.kind.plural_key()),
-                Origin::Default => "default config".to_string(),
-            }
+            inst.origin.place(inst.kind),
         ))
     }
 }

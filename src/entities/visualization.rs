@@ -22,8 +22,8 @@ use crate::formats::neuroglancer::annotations::{
     encode_annotations, parse_ndjson, AnnotationSettings, PointLayer,
 };
 use crate::formats::neuroglancer::{mesh, precompute_dir_name, segmentation, NeuroglancerError};
-use crate::storage::{ObjectInfo, StorageError};
-use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::{ObjectInfo, StorageError, StoreKey};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -35,9 +35,9 @@ pub struct AnnotationViz;
 #[derive(serde::Serialize)]
 pub struct AnnotationVizParams {
     /// The annotation file read (its source target's output).
-    annotation: String,
+    annotation: StoreKey,
     shape: &'static str,
-    output: String,
+    output: StoreKey,
     #[serde(flatten)]
     encoding: Encoding,
 }
@@ -72,7 +72,7 @@ enum Encoding {
 struct OrientedMesh {
     #[serde(rename = "mesh_file")]
     source: String,
-    oriented_mesh_output: String,
+    oriented_mesh_output: StoreKey,
     data_scale_nm: f64,
 }
 
@@ -159,12 +159,16 @@ fn plan_one(
     }
     let vs = &d.instances[vs_idx];
     let prefix = prefix(&inst.metadata);
-    let planned = plan(a, &inst.output_dir, &prefix);
+    let planned = plan(a, &inst.output_dir, &prefix)?;
     let shape = planned.shape;
     let read = planned.files[0].0.clone();
     let voxel_spacing = d.voxel_spacing(idx)?;
     let name = precompute_dir_name(annotation_id, &prefix, shape);
-    let id = format!("{}/NeuroglancerPrecompute/{name}", vs.output_dir);
+    let id = TargetId::from_key(
+        vs.output_dir
+            .child("NeuroglancerPrecompute")?
+            .child(&name)?,
+    )?;
     let mut sources = Vec::new();
     let encoding = match a.shape {
         AnnotationShape::Point
@@ -190,7 +194,7 @@ fn plan_one(
                         sources.push(object);
                         oriented_mesh = Some(OrientedMesh {
                             source: key,
-                            oriented_mesh_output: oriented_mesh_dir(&id),
+                            oriented_mesh_output: oriented_mesh_dir(id.key()),
                             data_scale_nm: voxel_spacing * 0.1,
                         });
                     }
@@ -222,11 +226,11 @@ fn plan_one(
             return Ok(None);
         }
     };
-    let deps = vec![planned.target_id()];
+    let deps = vec![planned.id.clone()];
     let params = AnnotationVizParams {
         annotation: read,
         shape,
-        output: id.clone(),
+        output: id.key().clone(),
         encoding,
     };
     Ok(Some(
@@ -276,10 +280,13 @@ fn settings(
 
 /// The oriented-mesh folder beside an oriented-point precompute: `…_orientedpoint` becomes
 /// `…_orientedmesh` (the suffix is added when the name lacks it).
-fn oriented_mesh_dir(points_dir: &str) -> String {
-    let base = points_dir.trim_end_matches('/');
+fn oriented_mesh_dir(points_dir: &StoreKey) -> StoreKey {
+    let base = points_dir.file_name();
     let base = base.strip_suffix("_orientedpoint").unwrap_or(base);
-    format!("{base}_orientedmesh")
+    points_dir
+        .parent()
+        .child(&format!("{base}_orientedmesh"))
+        .expect("a valid segment with a suffix in place of another is one")
 }
 
 /// The mesh's `string_label`: Python's `Path(prefix).with_suffix("").stem` with spaces → `_`
@@ -305,14 +312,14 @@ fn join_key(prefix: &str, rel: &str) -> String {
 }
 
 /// A new, empty staging folder for output folder `key`.
-fn empty_stage_dir(io: &mut BuildIo<'_>, key: &str) -> Result<PathBuf, BuildError> {
+fn empty_stage_dir(io: &mut BuildIo<'_>, key: &StoreKey) -> Result<PathBuf, BuildError> {
     let dir = io.stage_folder(key)?;
     std::fs::create_dir_all(&dir).map_err(|e| invalid(NeuroglancerError::io(&dir, e)))?;
     Ok(dir)
 }
 
 /// Records the staged folder `dir` as output `key`, with the digest of every file in it.
-fn record_dir(io: &mut BuildIo<'_>, key: &str, dir: &Path) -> Result<(), BuildError> {
+fn record_dir(io: &mut BuildIo<'_>, key: &StoreKey, dir: &Path) -> Result<(), BuildError> {
     let mut files = Vec::new();
     let mut size = 0;
     let mut stack = vec![dir.to_path_buf()];
@@ -401,7 +408,9 @@ mod tests {
     #[test]
     fn oriented_mesh_dirs_replace_the_point_suffix() {
         assert_eq!(
-            oriented_mesh_dir("a/NeuroglancerPrecompute/100-r-1.0_orientedpoint"),
+            oriented_mesh_dir(
+                &StoreKey::new("a/NeuroglancerPrecompute/100-r-1.0_orientedpoint").unwrap()
+            ),
             "a/NeuroglancerPrecompute/100-r-1.0_orientedmesh"
         );
     }

@@ -25,8 +25,8 @@
 use super::{PlanKind, TargetContext};
 use crate::formats::neuroglancer::state::{self, Scale, SegmentColors};
 use crate::formats::neuroglancer::{contrast, precompute_dir_name};
-use crate::storage::ObjectInfo;
-use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::{ObjectInfo, StoreKey};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -188,7 +188,7 @@ fn plan_states(
                     &jsons,
                     listing,
                     &planned_ids,
-                ),
+                )?,
             ));
         }
     }
@@ -291,7 +291,7 @@ fn annotation_jsons(
         .filter(|t| t.config.get("files").is_some() && t.config.get("metadata").is_some())
         .map(|t| AnnotationJson {
             key: format!("{}.json", t.id),
-            origin: Origin::Target(t.id.clone()),
+            origin: Origin::Target(t.id.to_string()),
             alignment: t
                 .config
                 .get("alignment_metadata_path")
@@ -347,14 +347,13 @@ fn state_target(
     jsons: &[AnnotationJson],
     listing: &RunListing,
     planned_ids: &HashMap<&str, &TargetSpec>,
-) -> Planned<NeuroglancerState> {
+) -> Result<Planned<NeuroglancerState>, BuildError> {
     let d = ctx.discovery;
     let vs_inst = &d.instances[vs_idx];
     let vs_dir = vs_inst.output_dir.clone();
-    let key = format!(
-        "{vs_dir}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
-        tomo.id
-    );
+    let key = vs_dir
+        .child("NeuroglancerPrecompute")?
+        .child(&format!("{}-neuroglancer_config.json", tomo.id))?;
     let tomo_dir = format!("{vs_dir}/Tomograms/{}", tomo.id);
     let mut deps = tomo.deps.clone();
     let mut sources = tomo.sources.clone();
@@ -464,9 +463,15 @@ fn state_target(
         mrc: format!("{tomo_dir}/{run}.mrc"),
         run_dir: run_dir.to_string(),
     };
-    Planned::new(key, EntityKind::VizConfig, params)
-        .sources(sources)
-        .deps(deps)
+    let deps = deps
+        .into_iter()
+        .map(TargetId::new)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(
+        Planned::new(TargetId::from_key(key)?, EntityKind::VizConfig, params)
+            .sources(sources)
+            .deps(deps),
+    )
 }
 
 /// What a state's build step reads.
@@ -479,7 +484,7 @@ pub struct StateParams {
     alignment_metadata_path: String,
     https_prefix: String,
     #[serde(rename = "output")]
-    key: String,
+    key: StoreKey,
     /// The annotation JSONs read, planned or already in OUTPUT.
     #[serde(rename = "annotation_jsons")]
     jsons: Vec<String>,

@@ -11,32 +11,34 @@
 //! A metadata edit rebuilds only the metadata target; a new source volume rebuilds the volume,
 //! and its children only when the converted outputs differ (their digests are keyed).
 
-use super::files::{ctf_format, output_key, run_mdoc, run_name};
+use super::files::{ctf_format, named_after_run, output_key, run_mdoc, run_name};
 use super::{Instance, PlanKind, TargetContext, VolumeFormats};
 use crate::formats::omezarr;
-use crate::storage::ObjectInfo;
-use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::{KeyError, ObjectInfo, StoreKey};
+use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::volume::{self, KeySlab, VolumeKind, VolumeOptions, VolumeSource, Zyx};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
 /// Output keys of a volume instance: (folder, file prefix, zarr key, mrc key).
 struct VolumePaths {
-    dir: String,
-    prefix: String,
-    zarr: String,
-    mrc: String,
+    /// The folder: the metadata target's id.
+    dir: TargetId,
+    /// `{dir}/{run}`: the conversion target's id.
+    prefix: TargetId,
+    zarr: StoreKey,
+    mrc: StoreKey,
 }
 
 impl VolumePaths {
-    fn of(inst: &Instance, run: &str) -> VolumePaths {
-        let dir = inst.output_dir.clone();
-        VolumePaths {
-            prefix: format!("{dir}/{run}"),
-            zarr: format!("{dir}/{run}.zarr"),
-            mrc: format!("{dir}/{run}.mrc"),
-            dir,
-        }
+    fn of(inst: &Instance, run: &str) -> Result<VolumePaths, KeyError> {
+        let dir = &inst.output_dir;
+        Ok(VolumePaths {
+            prefix: TargetId::from_key(named_after_run(dir, run, ""))?,
+            zarr: named_after_run(dir, run, ".zarr"),
+            mrc: named_after_run(dir, run, ".mrc"),
+            dir: TargetId::from_key(dir.clone())?,
+        })
     }
 }
 
@@ -116,7 +118,7 @@ pub(crate) fn record_volume_outputs(
     io: &mut BuildIo<'_>,
     outputs: &volume::VolumeOutputs,
     stem: &str,
-    (zarr_key, mrc_key): (Option<&str>, Option<&str>),
+    (zarr_key, mrc_key): (Option<&StoreKey>, Option<&StoreKey>),
     name: &str,
     scratch: &std::path::Path,
 ) -> Result<(), BuildError> {
@@ -240,7 +242,10 @@ pub(crate) fn tomogram_dimension_zyx(
 ///
 /// # Errors
 /// Listing errors on OUTPUT.
-fn destination_fingerprints(ctx: &TargetContext<'_>, keys: &[String]) -> Result<Value, BuildError> {
+fn destination_fingerprints(
+    ctx: &TargetContext<'_>,
+    keys: &[StoreKey],
+) -> Result<Value, BuildError> {
     let mut out = Vec::new();
     for k in keys {
         out.push(json!({"key": k, "found": ctx.output.head(k)?}));
@@ -253,8 +258,11 @@ fn destination_fingerprints(ctx: &TargetContext<'_>, keys: &[String]) -> Result<
 ///
 /// # Errors
 /// Listing or reading errors on OUTPUT.
-fn destination_zarr_fingerprints(ctx: &TargetContext<'_>, zarr: &str) -> Result<Value, BuildError> {
-    let attrs_key = format!("{zarr}/.zattrs");
+fn destination_zarr_fingerprints(
+    ctx: &TargetContext<'_>,
+    zarr: &StoreKey,
+) -> Result<Value, BuildError> {
+    let attrs_key = zarr.child(".zattrs")?;
     let mut keys = vec![attrs_key.clone()];
     if ctx.output.head(&attrs_key)?.is_some() {
         let attrs: Value =
@@ -265,7 +273,7 @@ fn destination_zarr_fingerprints(ctx: &TargetContext<'_>, zarr: &str) -> Result<
         {
             for ds in datasets {
                 let path = ds.get("path").and_then(Value::as_str).unwrap_or("0");
-                keys.push(format!("{zarr}/{path}/.zarray"));
+                keys.push(zarr.join(&format!("{path}/.zarray"))?);
             }
         }
     }
@@ -333,13 +341,13 @@ pub struct VolumeParams {
     kind: VolumeKind,
     voxel_spacing: Option<f64>,
     /// The files written (a build without one of them keys differently).
-    outputs: Vec<String>,
+    outputs: Vec<StoreKey>,
     writer_version: u32,
     is_zarr: bool,
     /// `{run}`: the written files' stem.
     stem: String,
-    zarr: String,
-    mrc: String,
+    zarr: StoreKey,
+    mrc: StoreKey,
     formats: VolumeFormats,
 }
 
@@ -358,8 +366,8 @@ impl Kind for Volume {
         let opened = SourceVolume::open(io, &p.source, object, p.is_zarr, &listed)?;
         let outputs = volume::standardize(&opened.source(), &name, p.kind, &opts, &scratch)?;
         let keys = (
-            p.formats.zarr.then_some(p.zarr.as_str()),
-            p.formats.mrc.then_some(p.mrc.as_str()),
+            p.formats.zarr.then_some(&p.zarr),
+            p.formats.mrc.then_some(&p.mrc),
         );
         record_volume_outputs(io, &outputs, &p.stem, keys, &name, &scratch)
     }
@@ -373,7 +381,7 @@ impl PlanKind for Volume {
         use EntityKind::{Tiltseries, Tomogram};
         ctx.each_instance(&[Tomogram, Tiltseries], |idx| {
             let inst = &ctx.discovery.instances[idx];
-            let paths = VolumePaths::of(inst, &run_name(ctx, idx));
+            let paths = VolumePaths::of(inst, &run_name(ctx, idx))?;
             let (kind, spacing) = match inst.kind {
                 Tomogram => (
                     VolumeKind::Tomogram,
@@ -447,15 +455,15 @@ pub struct VolumeMetadataParams {
     name: String,
     metadata: Map<String, Value>,
     finder: Value,
-    output: String,
+    output: StoreKey,
     /// Fields known when planning, written after those read back from the zarr.
     fields: Map<String, Value>,
     deposition_id_default: Value,
     /// `--no-write-zarr`: the fingerprints of the zarr already in OUTPUT that it reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     zarr_from_destination: Option<Value>,
-    zarr: String,
-    mrc: String,
+    zarr: StoreKey,
+    mrc: StoreKey,
     /// A tilt series' per-section inputs (parents' outputs).
     #[serde(skip_serializing_if = "Option::is_none")]
     tiltseries: Option<TiltSeriesInputs>,
@@ -464,10 +472,10 @@ pub struct VolumeMetadataParams {
 /// What a tilt series' metadata reads besides its zarr: the copied rawtlt, mdoc and CTF.
 #[derive(serde::Serialize)]
 pub struct TiltSeriesInputs {
-    rawtlt: Option<String>,
-    mdoc: Option<String>,
+    rawtlt: Option<StoreKey>,
+    mdoc: Option<StoreKey>,
     /// The CTF copy and its format.
-    ctf: Option<(String, String)>,
+    ctf: Option<(StoreKey, String)>,
     pixel_spacing: Option<f64>,
 }
 
@@ -565,7 +573,7 @@ fn plan_tomogram_metadata(
     let run = run_name(ctx, idx);
     let vs_inst = &d.instances[inst.parent.expect("tomograms live under a voxel spacing")];
     let vs = ctx.discovery.voxel_spacing(idx)?;
-    let images_dir = key_images_dir(ctx, idx);
+    let images_dir = key_images_dir(ctx.discovery, idx)?;
     let key_photo = |name: &str| format!("{images_dir}/key-photo-{name}.png");
     let neuroglancer = format!(
         "{}/NeuroglancerPrecompute/{}-neuroglancer_config.json",
@@ -589,7 +597,7 @@ fn plan_tomogram_metadata(
         "alignment_metadata_path": tomogram_alignment_path(d, idx),
         "neuroglancer_config_path": neuroglancer,
     });
-    let paths = VolumePaths::of(inst, &run);
+    let paths = VolumePaths::of(inst, &run)?;
     let deps = vec![paths.prefix.clone()];
     plan_metadata(
         ctx,
@@ -613,7 +621,7 @@ fn plan_tiltseries_metadata(
     let run_idx = d
         .ancestor_index(idx, EntityKind::Run)
         .expect("tilt series live under a run");
-    let paths = VolumePaths::of(inst, &run);
+    let paths = VolumePaths::of(inst, &run)?;
     // Frames: the number of frame files of the run (a `default` frames entry counts as one).
     let frames_count: usize = d
         .children(run_idx, EntityKind::Frame)
@@ -626,15 +634,17 @@ fn plan_tiltseries_metadata(
         .any(|(_, r)| r.path.as_deref().is_some_and(|p| p.ends_with(".rawtlt")))
         .then(|| super::files::tiltseries_rawtlt(d, idx).map(|(_, key)| key))
         .flatten();
-    let ctf = d
-        .children(idx, EntityKind::Ctf)
-        .next()
-        .and_then(|(i, c)| Some((output_key(d, i)?, ctf_format(c).to_string())));
+    let ctf = match d.children(idx, EntityKind::Ctf).next() {
+        Some((i, c)) => output_key(d, i)?.map(|k| (k, ctf_format(c).to_string())),
+        None => None,
+    };
     let mdoc = run_mdoc(d, run_idx).map(|(_, key)| key);
+    // The copies are targets whose ids are their keys.
+    let copies = rawtlt.iter().chain(&mdoc).chain(ctf.iter().map(|(k, _)| k));
     let mut deps = vec![paths.prefix.clone()];
-    deps.extend(rawtlt.iter().cloned());
-    deps.extend(mdoc.iter().cloned());
-    deps.extend(ctf.iter().map(|(k, _)| k.clone()));
+    for key in copies {
+        deps.push(TargetId::from_key(key.clone())?);
+    }
     let fields = json!({"run_name": run, "frames_count": frames_count});
     let inputs = TiltSeriesInputs {
         rawtlt,
@@ -680,7 +690,7 @@ fn plan_metadata(
         name: inst.name.clone(),
         metadata,
         finder: inst.finder.clone(),
-        output: format!("{}/{file}", paths.dir),
+        output: paths.dir.key().child(file)?,
         fields,
         deposition_id_default: super::containers::deposition_name_value(ctx, idx),
         zarr_from_destination,
@@ -692,11 +702,11 @@ fn plan_metadata(
 }
 
 /// `{vs}/Images/{tomogram id}`: where a tomogram's key images go (their target's id).
-fn key_images_dir(ctx: &TargetContext<'_>, idx: usize) -> String {
-    let d = ctx.discovery;
+pub(crate) fn key_images_dir(d: &super::Discovery, idx: usize) -> Result<TargetId, KeyError> {
     let inst = &d.instances[idx];
     let vs_inst = &d.instances[inst.parent.expect("tomograms live under a voxel spacing")];
-    format!("{}/Images/{}", vs_inst.output_dir, inst.id.unwrap_or(0))
+    let dir = vs_inst.output_dir.child("Images")?;
+    TargetId::from_key(dir.child(&inst.id.unwrap_or(0).to_string())?)
 }
 
 /// The four key images of a tomogram, from the 40 central sections of its written MRC (the
@@ -710,8 +720,8 @@ pub struct KeyImages;
 #[derive(serde::Serialize)]
 pub struct KeyImagesParams {
     tomogram: String,
-    mrc: String,
-    output: String,
+    mrc: StoreKey,
+    output: StoreKey,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     overlays: Vec<super::annotations::KeyOverlay>,
     /// `--no-write-mrc`: fingerprints of the MRCs already in OUTPUT that it reads.
@@ -764,7 +774,7 @@ impl Kind for KeyImages {
         }
         let images = crate::key_image::render_key_images_with(&slab, &drawn, slab.bounds(), &name)?;
         for (which, png) in images {
-            io.write_bytes(&format!("{}/{}", p.output, which.file_name()), &png)?;
+            io.write_bytes(&p.output.child(&which.file_name())?, &png)?;
         }
         Ok(())
     }
@@ -777,8 +787,8 @@ impl PlanKind for KeyImages {
     ) -> Result<Vec<(usize, Planned<KeyImages>)>, BuildError> {
         ctx.each_instance(&[EntityKind::Tomogram], |idx| {
             let inst = &ctx.discovery.instances[idx];
-            let paths = VolumePaths::of(inst, &run_name(ctx, idx));
-            let overlays = super::annotations::key_image_overlays(ctx, idx);
+            let paths = VolumePaths::of(inst, &run_name(ctx, idx))?;
+            let overlays = super::annotations::key_image_overlays(ctx, idx)?;
             let mut deps = vec![paths.prefix.clone()];
             deps.extend(overlays.iter().map(|o| o.dep.clone()));
             let mrc_from_destination = if ctx.volume_formats.mrc {
@@ -795,11 +805,11 @@ impl PlanKind for KeyImages {
                 );
                 Some(destination_fingerprints(ctx, &read)?)
             };
-            let dir = key_images_dir(ctx, idx);
+            let dir = key_images_dir(ctx.discovery, idx)?;
             let params = KeyImagesParams {
                 tomogram: inst.name.clone(),
                 mrc: paths.mrc.clone(),
-                output: dir.clone(),
+                output: dir.key().clone(),
                 overlays,
                 mrc_from_destination,
             };

@@ -10,7 +10,7 @@ pub mod shard;
 use crate::cache::{Cache, CacheError, LeaseGuard, TargetRecord};
 use crate::keys::{outputs_digest, KeyParts, Parent, StaleReason};
 use crate::storage::Store;
-use crate::target::{BuildError, BuildIo, TargetSpec};
+use crate::target::{BuildError, BuildIo, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -24,7 +24,7 @@ pub struct BuildOptions {
     /// Build only the targets that write metadata JSON alone ([`TargetSpec::metadata`]).
     pub metadata_only: bool,
     /// Run only the targets with these ids (a shard's share). `None`: every target.
-    pub ids: Option<BTreeSet<String>>,
+    pub ids: Option<BTreeSet<TargetId>>,
     /// Rebuild every selected target.
     pub force: bool,
     /// Decide only; write nothing.
@@ -64,7 +64,7 @@ pub enum Failure {
     /// A planned dependency failed, so its outputs cannot be read.
     Dependency {
         /// The dependency's id.
-        id: String,
+        id: TargetId,
     },
     /// Its dependencies form a cycle (planning rejects these; a guard).
     Cycle,
@@ -112,7 +112,7 @@ impl From<BuildError> for Failure {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     /// Target id.
-    pub id: String,
+    pub id: TargetId,
     /// Target kind.
     pub kind: EntityKind,
     /// What happened.
@@ -141,8 +141,8 @@ enum Settled {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
     /// Targets that (transitively) depend on themselves, in cycle order.
-    #[error("dependency cycle: {}", .0.join(" → "))]
-    Cycle(Vec<String>),
+    #[error("dependency cycle: {}", .0.iter().map(TargetId::as_str).collect::<Vec<_>>().join(" → "))]
+    Cycle(Vec<TargetId>),
 }
 
 /// Checks that the dependencies form a DAG; a cycle is named target by target.
@@ -182,7 +182,7 @@ pub fn check_acyclic(targets: &[TargetSpec]) -> Result<(), GraphError> {
             .expect("a blocked target has a blocked dependency");
     }
     let from = path.iter().position(|&i| i == cur).expect("on the path");
-    let mut ids: Vec<String> = path[from..]
+    let mut ids: Vec<TargetId> = path[from..]
         .iter()
         .map(|&i| targets[i].id.clone())
         .collect();
@@ -231,7 +231,7 @@ impl<'a> DepGraph<'a> {
 /// Today's key parts of a target, given the digests its dependencies settled on.
 fn key_parts(
     t: &TargetSpec,
-    settled: &HashMap<String, Settled>,
+    settled: &HashMap<TargetId, Settled>,
     cache: &dyn Cache,
 ) -> Result<KeyParts, Failure> {
     // `settled` holds exactly this target's planned dependencies, all finished.
@@ -243,7 +243,7 @@ fn key_parts(
             Some(Settled::Failed) => return Err(Failure::Dependency { id: d.clone() }),
             None => recorded_parent(d, cache)?,
         };
-        parents.insert(d.clone(), parent);
+        parents.insert(d.to_string(), parent);
     }
     Ok(KeyParts::new(
         t.kind,
@@ -255,7 +255,7 @@ fn key_parts(
 
 /// The state of a dependency this run does not settle, from its record. A record that cannot
 /// be read fails the dependent: keying it on "not built" would be a guess.
-fn recorded_parent(d: &str, cache: &dyn Cache) -> Result<Parent, Failure> {
+fn recorded_parent(d: &TargetId, cache: &dyn Cache) -> Result<Parent, Failure> {
     match cache.get(d) {
         Ok(Some(r)) => Ok(Parent::Built(r.output_digest)),
         Ok(None) => Ok(Parent::NotBuilt),
@@ -278,7 +278,11 @@ fn unreadable(whose: &str, cache: &dyn Cache, e: &CacheError) -> Failure {
 /// The record that decides target `id`: today's key's, else its latest (which says why it is
 /// stale). A damaged record is rebuilt over, with a warning; a cache that cannot be read fails
 /// the target.
-fn lookup_record(id: &str, key: &str, cache: &dyn Cache) -> Result<Option<TargetRecord>, Failure> {
+fn lookup_record(
+    id: &TargetId,
+    key: &str,
+    cache: &dyn Cache,
+) -> Result<Option<TargetRecord>, Failure> {
     let found = cache.get_for_key(id, key).and_then(|r| match r {
         Some(r) => Ok(Some(r)),
         None => cache.get(id),
@@ -312,7 +316,9 @@ pub fn decide(
             if reasons.is_empty() {
                 for o in &r.outputs {
                     if !output.output_present(&o.key) {
-                        reasons.push(StaleReason::OutputMissing { key: o.key.clone() });
+                        reasons.push(StaleReason::OutputMissing {
+                            key: o.key.to_string(),
+                        });
                     }
                 }
             }
@@ -407,7 +413,7 @@ struct Run<'a> {
     on_done: &'a (dyn Fn(&Outcome) + Sync),
     /// Planned dependencies each target still waits for.
     remaining: Vec<std::sync::atomic::AtomicUsize>,
-    settled: std::sync::Mutex<HashMap<String, Settled>>,
+    settled: std::sync::Mutex<HashMap<TargetId, Settled>>,
     outcomes: std::sync::Mutex<Vec<Option<Outcome>>>,
     queue: std::sync::Mutex<Queue>,
     wake: std::sync::Condvar,
@@ -462,7 +468,7 @@ impl Run<'_> {
         if !self.opts.selects(t) {
             return;
         }
-        let deps: HashMap<String, Settled> = {
+        let deps: HashMap<TargetId, Settled> = {
             let settled = self.settled.lock().expect("settled lock");
             t.deps
                 .iter()
@@ -481,7 +487,7 @@ impl Run<'_> {
 
 fn run_one(
     t: &TargetSpec,
-    settled: &HashMap<String, Settled>,
+    settled: &HashMap<TargetId, Settled>,
     cache: &dyn Cache,
     input: &Store,
     output: &Store,
@@ -593,13 +599,17 @@ mod tests {
     use crate::target::Action;
     use std::sync::Arc;
 
+    fn id_of(id: &str) -> TargetId {
+        TargetId::new(id).unwrap()
+    }
+
     fn t(id: &str, deps: &[&str]) -> TargetSpec {
         TargetSpec {
-            id: id.into(),
+            id: id_of(id),
             kind: EntityKind::Run,
             config: serde_json::Value::Null,
             sources: vec![],
-            deps: deps.iter().map(|d| d.to_string()).collect(),
+            deps: deps.iter().map(|d| id_of(d)).collect(),
             metadata: false,
             action: Arc::new(|_| Ok(())),
         }
@@ -706,12 +716,7 @@ mod tests {
         assert_eq!(line, Some(format!("error: {message}")));
         assert!(message.contains("dose_rate"), "{message}");
         let (after, line) = failure("after");
-        assert_eq!(
-            after,
-            Some(Failure::Dependency {
-                id: "bad".to_string()
-            })
-        );
+        assert_eq!(after, Some(Failure::Dependency { id: id_of("bad") }));
         assert_eq!(line.as_deref(), Some("dependency bad failed"));
     }
 
@@ -752,7 +757,7 @@ mod tests {
         assert!(text.contains(&location), "{text}");
         assert!(text.contains("unreadable"), "{text}");
         assert_eq!(
-            cache.get("child").unwrap(),
+            cache.get(&id_of("child")).unwrap(),
             None,
             "a failed target has no record"
         );
@@ -774,8 +779,8 @@ mod tests {
             outcomes.iter().all(|o| o.status == Status::Built),
             "{outcomes:?}"
         );
-        let p = cache.get("p").unwrap().unwrap();
-        let c = cache.get("c").unwrap().unwrap();
+        let p = cache.get(&id_of("p")).unwrap().unwrap();
+        let c = cache.get(&id_of("c")).unwrap().unwrap();
         assert_eq!(c.parts.parents["p"], Parent::Built(p.output_digest));
         assert_eq!(c.parts.parents["gone"], Parent::NotBuilt);
         // A dry run after a forced change of `p` would rebuild it: `c` sees it pending.
@@ -792,7 +797,7 @@ mod tests {
             c.reasons,
             vec![format!(
                 "parent p will rebuild (output {} may change)",
-                &cache.get("p").unwrap().unwrap().output_digest[..12]
+                &cache.get(&id_of("p")).unwrap().unwrap().output_digest[..12]
             )]
         );
     }

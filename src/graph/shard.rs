@@ -9,6 +9,7 @@
 //! then find the record.
 
 use super::TargetSpec;
+use crate::target::TargetId;
 use crate::EntityKind;
 use std::collections::{BTreeSet, HashMap};
 
@@ -105,7 +106,7 @@ pub fn units(targets: &[TargetSpec]) -> (Vec<Option<String>>, Vec<String>) {
 }
 
 /// The targets shard `shard` builds: its runs, the deposition level, and everything those read.
-pub fn select(targets: &[TargetSpec], shard: Shard) -> BTreeSet<String> {
+pub fn select(targets: &[TargetSpec], shard: Shard) -> BTreeSet<TargetId> {
     let (unit, runs) = units(targets);
     let number: HashMap<&str, usize> = runs
         .iter()
@@ -144,11 +145,11 @@ mod tests {
 
     fn t(id: &str, kind: EntityKind, deps: &[&str]) -> TargetSpec {
         TargetSpec {
-            id: id.into(),
+            id: TargetId::new(id).unwrap(),
             kind,
             config: serde_json::Value::Null,
             sources: vec![],
-            deps: deps.iter().map(|d| d.to_string()).collect(),
+            deps: deps.iter().map(|d| TargetId::new(*d).unwrap()).collect(),
             metadata: false,
             action: Arc::new(|_| Ok(())),
         }

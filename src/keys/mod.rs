@@ -23,7 +23,7 @@ mod explain;
 
 pub use explain::{render_reasons, StaleReason};
 
-use crate::storage::ObjectInfo;
+use crate::storage::{ObjectInfo, StoreKey};
 use crate::EntityKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -183,7 +183,7 @@ impl KeyParts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputEntry {
     /// Key relative to OUTPUT.
-    pub key: String,
+    pub key: StoreKey,
     /// BLAKE3 hex of the deterministic content (for JSON: without `last_updated_at`; for a
     /// folder: over its sorted (relative path, file digest) pairs).
     pub digest: String,
@@ -297,12 +297,12 @@ mod tests {
     #[test]
     fn outputs_digest_ignores_order() {
         let a = OutputEntry {
-            key: "a".into(),
+            key: StoreKey::new("a").unwrap(),
             digest: "1".into(),
             size: 1,
         };
         let b = OutputEntry {
-            key: "b".into(),
+            key: StoreKey::new("b").unwrap(),
             digest: "2".into(),
             size: 1,
         };

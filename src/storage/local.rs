@@ -336,7 +336,7 @@ pub(crate) fn replace_path(from: &Path, to: &Path, scratch: &Path) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Store;
+    use crate::storage::{Store, StoreKey};
 
     fn store_with(files: &[&str]) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -430,12 +430,18 @@ mod tests {
     fn staging_publishes_files_and_replaces_folders() {
         let (dir, store) = store_with(&["out/v.zarr/old"]);
         let mut staging = store.staging().unwrap();
-        staging.write("out/v.zarr/new", b"n").unwrap();
-        staging.write("out/meta.json", b"{}").unwrap();
+        staging
+            .write(&StoreKey::new("out/v.zarr/new").unwrap(), b"n")
+            .unwrap();
+        staging
+            .write(&StoreKey::new("out/meta.json").unwrap(), b"{}")
+            .unwrap();
         assert!(!dir.path().join("out/meta.json").exists());
         // Publish the folder as a whole: register the folder key instead of its file.
         let mut staging2 = store.staging().unwrap();
-        let p = staging2.path_for("out/v.zarr").unwrap();
+        let p = staging2
+            .path_for(&StoreKey::new("out/v.zarr").unwrap())
+            .unwrap();
         fs::create_dir_all(&p).unwrap();
         fs::write(p.join("new"), b"n").unwrap();
         staging2.publish().unwrap();

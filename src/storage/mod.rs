@@ -14,12 +14,14 @@ mod aws_profile;
 mod byte_source;
 mod glob;
 pub mod http;
+mod key;
 mod local;
 pub mod s3;
 mod stat_cache;
 
 pub use byte_source::ByteSource;
 pub use glob::{GlobError, GlobPattern};
+pub use key::{check_segment, KeyError, StoreKey};
 pub use local::LocalStore;
 pub use s3::{S3Options, S3Store};
 pub use stat_cache::StatCache;
@@ -77,6 +79,10 @@ pub enum StorageError {
     /// A URL or backend that this build cannot use.
     #[error("{0}")]
     Unsupported(String),
+    /// A key that is not a valid [`StoreKey`] (a listing gave back a name that cannot be
+    /// written or deleted safely).
+    #[error("{0}")]
+    Key(#[from] KeyError),
     /// The fingerprint cache failed.
     #[error("fingerprint cache: {0}")]
     StatCache(#[from] sled::Error),
@@ -307,8 +313,8 @@ impl Store {
     ///
     /// # Errors
     /// I/O and request errors, naming the folder.
-    pub fn remove_folder(&self, key: &str) -> Result<usize> {
-        let key = key.trim_end_matches('/');
+    pub fn remove_folder(&self, key: &StoreKey) -> Result<usize> {
+        let key = key.as_str();
         match self {
             Store::Local(s) => {
                 let path = s.path_of(key);
@@ -421,7 +427,7 @@ pub struct Match {
 pub struct Staging {
     dir: tempfile::TempDir,
     dest: Destination,
-    entries: Vec<String>,
+    entries: Vec<StoreKey>,
 }
 
 /// Where a [`Staging`] publishes.
@@ -486,16 +492,16 @@ impl Staging {
     ///
     /// # Errors
     /// I/O errors creating folders.
-    pub fn path_for(&mut self, key: &str) -> Result<PathBuf> {
-        let path = self.dir.path().join(key);
+    pub fn path_for(&mut self, key: &StoreKey) -> Result<PathBuf> {
+        let path = self.dir.path().join(key.as_str());
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| StorageError::Io {
                 location: parent.display().to_string(),
                 source,
             })?;
         }
-        if !self.entries.iter().any(|e| e == key) {
-            self.entries.push(key.to_string());
+        if !self.entries.contains(key) {
+            self.entries.push(key.clone());
         }
         Ok(path)
     }
@@ -524,7 +530,7 @@ impl Staging {
     ///
     /// # Errors
     /// I/O errors.
-    pub fn adopt(&mut self, from: &Path, key: &str) -> Result<()> {
+    pub fn adopt(&mut self, from: &Path, key: &StoreKey) -> Result<()> {
         let to = self.path_for(key)?;
         std::fs::rename(from, &to).map_err(|source| StorageError::Io {
             location: to.display().to_string(),
@@ -536,7 +542,7 @@ impl Staging {
     ///
     /// # Errors
     /// I/O errors.
-    pub fn write(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
+    pub fn write(&mut self, key: &StoreKey, bytes: &[u8]) -> Result<()> {
         let path = self.path_for(key)?;
         std::fs::write(&path, bytes).map_err(|source| StorageError::Io {
             location: path.display().to_string(),
@@ -555,8 +561,8 @@ impl Staging {
         for key in &self.entries {
             match &self.dest {
                 Destination::Local(root) => {
-                    let from = self.dir.path().join(key);
-                    local::replace_path(&from, &root.join(key), self.dir.path())?;
+                    let from = self.dir.path().join(key.as_str());
+                    local::replace_path(&from, &root.join(key.as_str()), self.dir.path())?;
                 }
                 Destination::S3(store) => store.publish(self.dir.path(), key)?,
             }

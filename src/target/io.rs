@@ -10,7 +10,7 @@ use crate::formats::omezarr::OmeZarrError;
 use crate::formats::FormatError;
 use crate::key_image::KeyImageError;
 use crate::keys::{folder_digest, OutputEntry};
-use crate::storage::{ObjectInfo, Staging, StorageError, Store};
+use crate::storage::{KeyError, ObjectInfo, Staging, StorageError, Store, StoreKey};
 use crate::volume::VolumeError;
 use serde_json::{Map, Value};
 
@@ -51,6 +51,9 @@ pub enum BuildError {
     /// (names the file or field and what was expected).
     #[error("{0}")]
     Invalid(String),
+    /// An output key or target id made from names that would not stay inside OUTPUT.
+    #[error("{0}")]
+    Key(#[from] KeyError),
 }
 
 impl BuildError {
@@ -67,6 +70,7 @@ impl BuildError {
             BuildError::Contrast(_) => "contrast",
             BuildError::Template(_) => "template",
             BuildError::Invalid(_) => "invalid",
+            BuildError::Key(_) => "key",
         }
     }
 }
@@ -142,7 +146,7 @@ impl<'a> BuildIo<'a> {
     /// Staging I/O errors.
     pub fn write_metadata(
         &mut self,
-        key: &str,
+        key: &StoreKey,
         config_metadata: &Map<String, Value>,
         extracted: Value,
         deposition_name: &Value,
@@ -158,7 +162,7 @@ impl<'a> BuildIo<'a> {
         let bytes = crate::pycompat::json::render_json(&doc);
         self.staging.write(key, &bytes)?;
         self.outputs.push(OutputEntry {
-            key: key.to_string(),
+            key: key.clone(),
             digest,
             size: bytes.len() as u64,
         });
@@ -169,10 +173,10 @@ impl<'a> BuildIo<'a> {
     ///
     /// # Errors
     /// Staging I/O errors.
-    pub fn write_bytes(&mut self, key: &str, bytes: &[u8]) -> Result<(), BuildError> {
+    pub fn write_bytes(&mut self, key: &StoreKey, bytes: &[u8]) -> Result<(), BuildError> {
         self.staging.write(key, bytes)?;
         self.outputs.push(OutputEntry {
-            key: key.to_string(),
+            key: key.clone(),
             digest: blake3::hash(bytes).to_hex().to_string(),
             size: bytes.len() as u64,
         });
@@ -183,11 +187,11 @@ impl<'a> BuildIo<'a> {
     ///
     /// # Errors
     /// [`StorageError::Changed`] when the source changed since listing; I/O errors.
-    pub fn copy_source(&mut self, source: &ObjectInfo, key: &str) -> Result<(), BuildError> {
+    pub fn copy_source(&mut self, source: &ObjectInfo, key: &StoreKey) -> Result<(), BuildError> {
         let path = self.staging.path_for(key)?;
         let digest = self.input.copy_checked(source, &path)?;
         self.outputs.push(OutputEntry {
-            key: key.to_string(),
+            key: key.clone(),
             digest,
             size: source.size,
         });
@@ -203,12 +207,12 @@ impl<'a> BuildIo<'a> {
         &mut self,
         store: &Store,
         source: &ObjectInfo,
-        key: &str,
+        key: &StoreKey,
     ) -> Result<(), BuildError> {
         let path = self.staging.path_for(key)?;
         let digest = store.copy_checked(source, &path)?;
         self.outputs.push(OutputEntry {
-            key: key.to_string(),
+            key: key.clone(),
             digest,
             size: source.size,
         });
@@ -244,7 +248,7 @@ impl<'a> BuildIo<'a> {
     ///
     /// # Errors
     /// Staging I/O errors.
-    pub fn stage_folder(&mut self, key: &str) -> Result<std::path::PathBuf, BuildError> {
+    pub fn stage_folder(&mut self, key: &StoreKey) -> Result<std::path::PathBuf, BuildError> {
         Ok(self.staging.path_for(key)?)
     }
 
@@ -260,14 +264,14 @@ impl<'a> BuildIo<'a> {
     ///
     /// # Errors
     /// Staging I/O errors.
-    pub fn adopt(&mut self, from: &std::path::Path, key: &str) -> Result<(), BuildError> {
+    pub fn adopt(&mut self, from: &std::path::Path, key: &StoreKey) -> Result<(), BuildError> {
         Ok(self.staging.adopt(from, key)?)
     }
 
     /// Records a staged folder output with its per-file digests.
-    pub fn record_folder(&mut self, key: &str, files: Vec<(String, String)>, size: u64) {
+    pub fn record_folder(&mut self, key: &StoreKey, files: Vec<(String, String)>, size: u64) {
         self.outputs.push(OutputEntry {
-            key: key.to_string(),
+            key: key.clone(),
             digest: folder_digest(files),
             size,
         });
@@ -275,9 +279,9 @@ impl<'a> BuildIo<'a> {
 
     /// Records a staged file output written by other code (e.g. the volume writer), with the
     /// digest it computed.
-    pub fn record_file(&mut self, key: &str, digest: &str, size: u64) {
+    pub fn record_file(&mut self, key: &StoreKey, digest: &str, size: u64) {
         self.outputs.push(OutputEntry {
-            key: key.to_string(),
+            key: key.clone(),
             digest: digest.to_string(),
             size,
         });

@@ -1,8 +1,10 @@
 //! A target: what it is keyed on and how it builds. Below both the graph (which schedules
 //! targets) and the entities (which plan them), so neither imports the other.
 
+mod id;
 mod io;
 
+pub use id::TargetId;
 pub(crate) use io::invalid;
 pub use io::{BuildError, BuildIo};
 
@@ -17,7 +19,7 @@ pub type Action = Arc<dyn Fn(&mut BuildIo<'_>) -> Result<(), BuildError> + Send 
 #[derive(Clone)]
 pub struct TargetSpec {
     /// Stable id: the target's output path relative to OUTPUT.
-    pub id: String,
+    pub id: TargetId,
     /// Its kind.
     pub kind: EntityKind,
     /// Canonical config part of the key.
@@ -25,7 +27,7 @@ pub struct TargetSpec {
     /// Sources it reads, with fingerprints from the listing.
     pub sources: Vec<ObjectInfo>,
     /// Ids of targets whose outputs it reads.
-    pub deps: Vec<String>,
+    pub deps: Vec<TargetId>,
     /// Whether it writes only a metadata JSON (deposition, dataset, run, tomogram, tilt-series
     /// and annotation metadata): what `build --metadata-only` selects.
     pub metadata: bool,
@@ -54,7 +56,7 @@ pub trait Kind: Send + Sync + 'static {
 /// A planned target of kind `K`, before its params are erased into a [`TargetSpec`].
 pub struct Planned<K: Kind> {
     /// Stable id: the target's output path relative to OUTPUT.
-    pub id: String,
+    pub id: TargetId,
     /// The entity kind it reports as.
     pub entity: EntityKind,
     /// What its build step reads (and its key's config part).
@@ -62,7 +64,7 @@ pub struct Planned<K: Kind> {
     /// Sources it reads, with fingerprints from the listing.
     pub sources: Vec<ObjectInfo>,
     /// Ids of targets whose outputs it reads.
-    pub deps: Vec<String>,
+    pub deps: Vec<TargetId>,
     /// Whether it writes only a metadata JSON ([`TargetSpec::metadata`]).
     pub metadata: bool,
 }
@@ -70,9 +72,9 @@ pub struct Planned<K: Kind> {
 impl<K: Kind> Planned<K> {
     /// A target without sources or dependencies that is not metadata-only; set the rest with
     /// struct update syntax or the builders below.
-    pub fn new(id: impl Into<String>, entity: EntityKind, params: K::Params) -> Planned<K> {
+    pub fn new(id: TargetId, entity: EntityKind, params: K::Params) -> Planned<K> {
         Planned {
-            id: id.into(),
+            id,
             entity,
             params,
             sources: Vec::new(),
@@ -90,7 +92,7 @@ impl<K: Kind> Planned<K> {
 
     /// With these dependencies.
     #[must_use]
-    pub fn deps(mut self, deps: Vec<String>) -> Planned<K> {
+    pub fn deps(mut self, deps: Vec<TargetId>) -> Planned<K> {
         self.deps = deps;
         self
     }

@@ -7,7 +7,7 @@ use crate::entities::volumes::SourceVolume;
 use crate::entities::{PlanKind, TargetContext, VolumeFormats};
 use crate::formats::mesh;
 use crate::formats::points::{self, PointParams, PointShape};
-use crate::storage::ObjectInfo;
+use crate::storage::{ObjectInfo, StoreKey};
 use crate::target::{invalid, BuildError, BuildIo, Kind, Planned, TargetSpec};
 use crate::volume::{self, VolumeKind, VolumeOptions};
 use crate::EntityKind;
@@ -28,7 +28,7 @@ pub struct AnnotationFileParams {
     params: Map<String, Value>,
     voxel_spacing: f64,
     /// The files written.
-    outputs: Vec<String>,
+    outputs: Vec<StoreKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reader_version: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,7 +44,7 @@ pub struct AnnotationFileParams {
     what: String,
     is_zarr: bool,
     /// Every file of the planned outputs, with its format (a mask's zarr and MRC).
-    files: Vec<(String, &'static str)>,
+    files: Vec<(StoreKey, &'static str)>,
     formats: VolumeFormats,
 }
 
@@ -153,7 +153,7 @@ fn plan_source(
         return Ok(None);
     };
     let prefix = prefix(&inst.metadata);
-    let planned = plan(a, &inst.output_dir, &prefix);
+    let planned = plan(a, &inst.output_dir, &prefix)?;
     let mut sources = ctx.input.list_files(&src_key)?;
     let mut params = a.params.clone();
     if let Some(Value::String(f)) = params.get("filter_value").cloned() {
@@ -198,7 +198,7 @@ fn plan_source(
         }
         Err(e) => json!({"error": e}),
     });
-    let id = planned.target_id();
+    let id = planned.id;
     let params = AnnotationFileParams {
         is_zarr: inst.is_dir || src_key.contains(".zarr"),
         source: src_key,
@@ -339,7 +339,7 @@ fn convert_mask(
     params: &Map<String, Value>,
     vs: f64,
     rescale_to: Option<[usize; 3]>,
-    files: &[(String, &'static str)],
+    files: &[(StoreKey, &'static str)],
     formats: VolumeFormats,
 ) -> Result<(), BuildError> {
     let kind = if shape == AnnotationShape::InstanceSegmentationMask {
@@ -393,8 +393,8 @@ fn convert_mask(
         return Ok(());
     }
     let keys = (
-        formats.zarr.then_some(files[0].0.as_str()),
-        formats.mrc.then_some(files[1].0.as_str()),
+        formats.zarr.then_some(&files[0].0),
+        formats.mrc.then_some(&files[1].0),
     );
     crate::entities::volumes::record_volume_outputs(io, &out, &stem, keys, name, &scratch)
 }

@@ -4,7 +4,8 @@
 use super::{plan, prefix, source_of};
 use crate::entities::files::run_name;
 use crate::entities::{Instance, Origin, PlanKind, TargetContext};
-use crate::target::{BuildError, BuildIo, Kind, Planned, TargetSpec};
+use crate::storage::StoreKey;
+use crate::target::{BuildError, BuildIo, Kind, Planned, TargetId, TargetSpec};
 use crate::EntityKind;
 use serde_json::{json, Map, Value};
 
@@ -21,7 +22,7 @@ pub struct AnnotationMetadataParams {
     alignment_metadata_path: Option<String>,
     deposition_id_default: Value,
     run: String,
-    output: String,
+    output: StoreKey,
 }
 
 impl Kind for AnnotationMetadata {
@@ -73,7 +74,7 @@ impl PlanKind for AnnotationMetadata {
             .collect();
         ctx.each_instance(&[EntityKind::Annotation], |idx| {
             Ok(match heads.contains(&idx) {
-                true => vec![plan_metadata(ctx, idx)],
+                true => vec![plan_metadata(ctx, idx)?],
                 false => Vec::new(),
             })
         })
@@ -82,7 +83,10 @@ impl PlanKind for AnnotationMetadata {
 
 /// The metadata target of the annotation block that instance `idx` belongs to: `{prefix}.json`
 /// listing the outputs of every source of the block in this voxel spacing.
-fn plan_metadata(ctx: &TargetContext<'_>, idx: usize) -> Planned<AnnotationMetadata> {
+fn plan_metadata(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Planned<AnnotationMetadata>, BuildError> {
     let d = ctx.discovery;
     let inst = &d.instances[idx];
     let prefix = prefix(&inst.metadata);
@@ -105,8 +109,8 @@ fn plan_metadata(ctx: &TargetContext<'_>, idx: usize) -> Planned<AnnotationMetad
     let mut deps = Vec::new();
     for (_, m) in &members {
         let Some(a) = source_of(ctx, m) else { continue };
-        let planned = plan(a, &dir, &prefix);
-        deps.push(planned.target_id());
+        let planned = plan(a, &dir, &prefix)?;
+        deps.push(planned.id.clone());
         for (path, format) in &planned.files {
             if entries.iter().any(|e| e["path"] == path.as_str()) {
                 continue;
@@ -127,11 +131,12 @@ fn plan_metadata(ctx: &TargetContext<'_>, idx: usize) -> Planned<AnnotationMetad
         alignment_metadata_path: d.run_alignment_path(idx),
         deposition_id_default: crate::entities::containers::deposition_name_value(ctx, idx),
         run: run_name(ctx, idx),
-        output: format!("{dir}/{prefix}.json"),
+        output: dir.child(&format!("{prefix}.json"))?,
     };
-    Planned::new(format!("{dir}/{prefix}"), EntityKind::Annotation, params)
+    let id = TargetId::from_key(dir.child(&prefix)?)?;
+    Ok(Planned::new(id, EntityKind::Annotation, params)
         .deps(deps)
-        .metadata_only()
+        .metadata_only())
 }
 
 /// The object count of one written output (spec §7.2).

@@ -30,6 +30,8 @@ pub use overlays::{key_image_overlays, KeyOverlay};
 
 use super::{Instance, Origin, TargetContext};
 use crate::config::{AnnotationShape, AnnotationSource, Finder};
+use crate::storage::{KeyError, StoreKey};
+use crate::target::TargetId;
 use crate::EntityKind;
 use serde_json::{Map, Value};
 
@@ -85,42 +87,48 @@ pub(crate) fn source_of<'a>(
 /// What one source writes, as listed in the annotation's `files`.
 pub(crate) struct PlannedOutputs {
     /// Output keys with their `format`, in `files` order (zarr before mrc).
-    pub files: Vec<(String, &'static str)>,
+    pub files: Vec<(StoreKey, &'static str)>,
+    /// The id of the source target that writes these files: its first output, a mask's
+    /// without `.zarr`.
+    pub id: TargetId,
     /// The output `shape` string.
     pub shape: &'static str,
     is_visualization_default: bool,
 }
 
-impl PlannedOutputs {
-    /// The id of the source target that writes these files: its first output, a mask's
-    /// without `.zarr`.
-    pub(crate) fn target_id(&self) -> String {
-        self.files[0].0.trim_end_matches(".zarr").to_string()
-    }
-}
-
 /// What source `a` writes into the annotation folder `dir` under the file prefix `prefix`.
-pub(crate) fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> PlannedOutputs {
+///
+/// # Errors
+/// A prefix (from the metadata's object name and version) or companion shape that cannot be
+/// part of a file name.
+pub(crate) fn plan(
+    a: &AnnotationSource,
+    dir: &StoreKey,
+    prefix: &str,
+) -> Result<PlannedOutputs, KeyError> {
     let shape = a.shape.output_shape();
     let lower = shape.to_lowercase();
-    let stem = format!("{dir}/{prefix}_{lower}");
+    let stem = format!("{prefix}_{lower}");
+    let file = |name: String, format: &'static str| -> Result<_, KeyError> {
+        Ok((dir.child(&name)?, format))
+    };
     let (files, vis) = match a.shape {
         AnnotationShape::Point
         | AnnotationShape::OrientedPoint
         | AnnotationShape::InstanceSegmentation => (
-            vec![(format!("{stem}.ndjson"), "ndjson")],
+            vec![file(format!("{stem}.ndjson"), "ndjson")?],
             a.is_visualization_default,
         ),
         AnnotationShape::SemanticSegmentationMask
         | AnnotationShape::SegmentationMask
         | AnnotationShape::InstanceSegmentationMask => (
             vec![
-                (format!("{stem}.zarr"), "zarr"),
-                (format!("{stem}.mrc"), "mrc"),
+                file(format!("{stem}.zarr"), "zarr")?,
+                file(format!("{stem}.mrc"), "mrc")?,
             ],
             a.is_visualization_default,
         ),
-        AnnotationShape::GlobalCaption => (vec![(format!("{stem}.json"), "json")], false),
+        AnnotationShape::GlobalCaption => (vec![file(format!("{stem}.json"), "json")?], false),
         AnnotationShape::AnnotationCaption => {
             let companion = a
                 .params
@@ -129,20 +137,26 @@ pub(crate) fn plan(a: &AnnotationSource, dir: &str, prefix: &str) -> PlannedOutp
                 .unwrap_or("")
                 .to_lowercase();
             (
-                vec![(format!("{dir}/{prefix}_{companion}_caption.json"), "json")],
+                vec![file(format!("{prefix}_{companion}_caption.json"), "json")?],
                 false,
             )
         }
         AnnotationShape::TriangularMesh | AnnotationShape::TriangularMeshGroup => (
-            vec![(format!("{stem}.glb"), "glb")],
+            vec![file(format!("{stem}.glb"), "glb")?],
             a.is_visualization_default,
         ),
     };
-    PlannedOutputs {
+    // A mask's target is named by its stem (it writes `.zarr` and `.mrc`), others by their file.
+    let id = match files[0].1 {
+        "zarr" => dir.child(&stem)?,
+        _ => files[0].0.clone(),
+    };
+    Ok(PlannedOutputs {
         files,
         shape,
+        id: TargetId::from_key(id)?,
         is_visualization_default: vis,
-    }
+    })
 }
 
 #[cfg(test)]

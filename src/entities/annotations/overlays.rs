@@ -4,6 +4,8 @@
 use super::{plan, prefix, source_of};
 use crate::entities::Origin;
 use crate::entities::TargetContext;
+use crate::storage::{KeyError, StoreKey};
+use crate::target::TargetId;
 use crate::EntityKind;
 use serde_json::{json, Value};
 
@@ -14,16 +16,16 @@ pub struct KeyOverlay {
     /// A mask (its `.mrc` is read) or points (its `.ndjson`).
     pub is_mask: bool,
     /// The output file read: the mask's `.mrc` or the points' `.ndjson`.
-    pub read: String,
+    pub read: StoreKey,
     /// The source target that writes it (a dependency, so not repeated in params).
     #[serde(skip)]
-    pub dep: String,
+    pub dep: TargetId,
     /// The colour the neuroglancer state gives the file (keyed by its zarr/ndjson path).
     pub color: [u8; 3],
 }
 
 /// A planned annotation file: path, shape, format.
-type PlannedFile = (String, &'static str, &'static str);
+type PlannedFile = (StoreKey, &'static str, &'static str);
 
 /// The key-image overlays of tomogram `idx`, in finder order (masks, then points).
 ///
@@ -32,14 +34,20 @@ type PlannedFile = (String, &'static str, &'static str);
 /// first colour of its seeded palette; non-instance shapes add theirs to the exclusion list, so
 /// instance shapes (which do not) are skipped. Annotation files that end up not written are
 /// still counted (the list is planned, not read).
-pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay> {
+///
+/// # Errors
+/// An annotation file name that cannot be a key (see [`super::plan`]).
+pub fn key_image_overlays(
+    ctx: &TargetContext<'_>,
+    idx: usize,
+) -> Result<Vec<KeyOverlay>, KeyError> {
     use crate::palette::{to_byte, Palette};
     let d = ctx.discovery;
     let (Some(run_idx), Some(vs_idx)) = (
         d.ancestor_index(idx, EntityKind::Run),
         d.ancestor_index(idx, EntityKind::VoxelSpacing),
     ) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     // Annotation JSONs of the run: (json path, written metadata, files (path, shape, format)).
     let mut jsons: Vec<(String, Value, Vec<PlannedFile>)> = Vec::new();
@@ -58,7 +66,7 @@ pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay
         let Some(a) = source_of(ctx, inst) else {
             continue;
         };
-        let planned = plan(a, &head.output_dir, &prefix);
+        let planned = plan(a, &head.output_dir, &prefix)?;
         let pos = match jsons.iter().position(|(p, _, _)| *p == json_path) {
             Some(p) => p,
             None => {
@@ -80,7 +88,7 @@ pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay
     }
     jsons.sort_by(|a, b| a.0.cmp(&b.0));
     let mut palette = Palette::default();
-    let mut colors: std::collections::HashMap<String, [u8; 3]> = Default::default();
+    let mut colors: std::collections::HashMap<StoreKey, [u8; 3]> = Default::default();
     for (_, doc, files) in &jsons {
         for (path, shape, format) in files {
             let colored = matches!(
@@ -106,7 +114,7 @@ pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay
             continue;
         }
         let prefix = prefix(&inst.metadata);
-        let planned = plan(a, &inst.output_dir, &prefix);
+        let planned = plan(a, &inst.output_dir, &prefix)?;
         let (shown, read) = match planned.shape {
             "SegmentationMask" => (&planned.files[0].0, planned.files.get(1)),
             "Point" | "OrientedPoint" => (&planned.files[0].0, planned.files.first()),
@@ -118,7 +126,7 @@ pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay
         let overlay = KeyOverlay {
             is_mask: planned.shape == "SegmentationMask",
             read: read.clone(),
-            dep: planned.target_id(),
+            dep: planned.id.clone(),
             color,
         };
         if overlay.is_mask {
@@ -129,5 +137,5 @@ pub fn key_image_overlays(ctx: &TargetContext<'_>, idx: usize) -> Vec<KeyOverlay
     }
     masks.extend(points);
     masks.dedup();
-    masks
+    Ok(masks)
 }
