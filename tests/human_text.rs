@@ -109,6 +109,11 @@ fn validate_errors() {
         ("dose_rate: 1.5", "dose_rate: fast"),
         ("  - source_multi_glob:", "  - source_multi_globz:"),
         (r"name_regex: (.*)\.mrc", r"name_regex: (.*\.mrc"),
+        // Independent faults are all reported, in file order.
+        (
+            "    dose_rate: 1.5\n    is_gain_corrected: false\n  sources:\n  - source_glob:",
+            "    dose_rate: fast\n    is_gain_corrected: maybe\n  sources:\n  - source_globz:",
+        ),
     ];
     let text: String = cases
         .iter()

@@ -24,7 +24,9 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode> {
             Ok(_) => println!("ok {}", path.display()),
             Err(e) => {
                 bad += 1;
-                eprintln!("error: {e}");
+                for one in e.errors() {
+                    eprintln!("error: {one}");
+                }
             }
         }
     }

@@ -95,19 +95,85 @@ pub enum ConfigError {
         pattern: String,
         message: String,
     },
+    /// Several independent errors (other blocks, sources or metadata fields), in file order,
+    /// so that one run of `validate` reports them all.
+    #[error("{} errors:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
 }
 
 impl ConfigError {
-    /// The site of the error (`None` only for I/O errors).
+    /// The single errors this one holds: itself, or each of [`ConfigError::Several`].
+    pub fn errors(&self) -> &[ConfigError] {
+        match self {
+            ConfigError::Several(all) => all,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// The site of the error (`None` only for I/O errors; the first one's for several).
     pub fn site(&self) -> Option<&Site> {
         match self {
             ConfigError::Io { .. } => None,
+            ConfigError::Several(all) => all.first().and_then(ConfigError::site),
             ConfigError::Syntax { site, .. }
             | ConfigError::MissingField { site, .. }
             | ConfigError::UnknownField { site, .. }
             | ConfigError::WrongType { site, .. }
             | ConfigError::InvalidValue { site, .. }
             | ConfigError::InvalidRegex { site, .. } => Some(&**site),
+        }
+    }
+}
+
+/// Errors gathered while the loader goes on with the parts that do not depend on a failed
+/// one (the other blocks, sources and metadata fields).
+#[derive(Default)]
+pub(super) struct Errors(Vec<ConfigError>);
+
+impl Errors {
+    /// The value, or `None` with its error kept.
+    pub(super) fn take<T>(&mut self, result: Result<T, ConfigError>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(e);
+                None
+            }
+        }
+    }
+
+    /// Keeps an error (the errors of a [`ConfigError::Several`] one by one), once: rules that
+    /// share a parent field report a broken parent once.
+    pub(super) fn push(&mut self, e: ConfigError) {
+        match e {
+            ConfigError::Several(all) => all.into_iter().for_each(|e| self.push(e)),
+            e => {
+                let text = e.to_string();
+                if !self.0.iter().any(|kept| kept.to_string() == text) {
+                    self.0.push(e);
+                }
+            }
+        }
+    }
+
+    /// Orders the errors as their places in the file (stable: errors without a place keep
+    /// their order, after the others).
+    pub(super) fn in_file_order(mut self) -> Errors {
+        self.0.sort_by_key(|e| {
+            e.site()
+                .and_then(|s| s.location)
+                .map_or((1, None), |l| (0, Some(l)))
+        });
+        self
+    }
+
+    /// `value` when nothing failed; else the one error, or all of them.
+    pub(super) fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ConfigError> {
+        let mut all = self.0;
+        match all.len() {
+            0 => Ok(value()),
+            1 => Err(all.remove(0)),
+            _ => Err(ConfigError::Several(all)),
         }
     }
 }

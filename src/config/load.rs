@@ -8,7 +8,7 @@
 //! Regexes are checked as the finders compile them ([`crate::pycompat::re`]): Python `re` syntax, with
 //! look-around and backreferences, as the reference compiles them with `re`.
 
-use super::error::{ConfigError, Location, Site};
+use super::error::{ConfigError, Errors, Location, Site};
 use super::model::*;
 use super::validate::validate_metadata;
 use super::yaml::{self, Node, Value as Y};
@@ -257,6 +257,9 @@ pub(super) fn load_str(text: &str, file: &Path) -> Result<DatasetConfig, ConfigE
         Y::Null => &[],
         _ => return Err(cx.wrong_type(&root, "", "a mapping of top-level keys")),
     };
+    // Top-level sections and entity blocks are checked independently: every one that fails
+    // is reported, not only the first.
+    let mut errors = Errors::default();
     let std_entry = entries
         .iter()
         .find(|e| e.key == "standardization_config")
@@ -267,8 +270,8 @@ pub(super) fn load_str(text: &str, file: &Path) -> Result<DatasetConfig, ConfigE
                 "standardization_config",
                 "a mapping with `deposition_id` and `source_prefix`",
             )
-        })?;
-    let standardization = standardization(&cx, &std_entry.value)?;
+        });
+    let standardization = errors.take(std_entry.and_then(|e| standardization(&cx, &e.value)));
 
     let mut version = None;
     let mut blocks = BTreeMap::new();
@@ -279,9 +282,9 @@ pub(super) fn load_str(text: &str, file: &Path) -> Result<DatasetConfig, ConfigE
                 version =
                     match e.value.value {
                         Y::Null => None,
-                        _ => Some(e.value.python_str().ok_or_else(|| {
+                        _ => errors.take(e.value.python_str().ok_or_else(|| {
                             cx.wrong_type(&e.value, "version", "a string or number")
-                        })?),
+                        })),
                     }
             }
             key => {
@@ -293,19 +296,22 @@ pub(super) fn load_str(text: &str, file: &Path) -> Result<DatasetConfig, ConfigE
                         "overrides_by_run",
                     ];
                     allowed.extend(EntityKind::ALL.iter().map(|k| k.plural_key()));
-                    return Err(cx.unknown(e, "", &allowed));
+                    errors.push(cx.unknown(e, "", &allowed));
+                    continue;
                 };
-                let list = entity_blocks(&cx, kind, &e.value)?;
-                if !list.is_empty() {
-                    blocks.insert(kind, list);
+                match errors.take(entity_blocks(&cx, kind, &e.value)) {
+                    Some(list) if !list.is_empty() => {
+                        blocks.insert(kind, list);
+                    }
+                    _ => {}
                 }
             }
         }
     }
-    Ok(DatasetConfig {
+    errors.in_file_order().finish(|| DatasetConfig {
         file: file.to_path_buf(),
         version,
-        standardization,
+        standardization: standardization.expect("no error, so it parsed"),
         blocks,
     })
 }
@@ -371,11 +377,13 @@ fn entity_blocks(cx: &Ctx, kind: EntityKind, node: &Node) -> Result<Vec<EntityBl
             ))
         }
     };
-    items
+    let mut errors = Errors::default();
+    let blocks: Vec<EntityBlock> = items
         .iter()
         .enumerate()
-        .map(|(i, item)| entity_block(cx, kind, i, item, &index(path, i)))
-        .collect()
+        .filter_map(|(i, item)| errors.take(entity_block(cx, kind, i, item, &index(path, i))))
+        .collect();
+    errors.finish(|| blocks)
 }
 
 fn entity_block(
@@ -386,43 +394,57 @@ fn entity_block(
     path: &str,
 ) -> Result<EntityBlock, ConfigError> {
     cx.only_keys(node, path, &["metadata", "sources"])?;
+    // The metadata and each source are checked independently.
+    let mut errors = Errors::default();
     let metadata_path = join(path, "metadata");
     let metadata = match node.get("metadata") {
         None if kind == EntityKind::Annotation => {
-            return Err(cx.missing(
+            errors.push(cx.missing(
                 node,
                 path,
                 "metadata",
                 "a mapping (annotations need metadata)",
-            ))
+            ));
+            Map::new()
         }
         None => Map::new(),
         Some(e) if e.value.value == Y::Null && kind != EntityKind::Annotation => Map::new(),
         Some(e) => {
-            cx.entries(&e.value, &metadata_path)?;
-            validate_metadata(cx, kind, &e.value, &metadata_path)?;
-            match cx.to_json(&e.value, &metadata_path)? {
-                Value::Object(m) => m,
-                _ => unreachable!("a mapping converts to an object"),
+            let checked = cx.entries(&e.value, &metadata_path).and_then(|_| {
+                validate_metadata(cx, kind, &e.value, &metadata_path)?;
+                cx.to_json(&e.value, &metadata_path)
+            });
+            match errors.take(checked) {
+                Some(Value::Object(m)) => m,
+                Some(_) => unreachable!("a mapping converts to an object"),
+                None => Map::new(),
             }
         }
     };
     let sources_path = join(path, "sources");
+    let not_a_list = "a non-empty list of sources";
     let sources = match node.get("sources") {
-        None => return Err(cx.missing(node, path, "sources", "a non-empty list of sources")),
+        None => {
+            errors.push(cx.missing(node, path, "sources", not_a_list));
+            Vec::new()
+        }
         Some(e) => match &e.value.value {
             Y::Seq(items) if !items.is_empty() => items
                 .iter()
                 .enumerate()
-                .map(|(j, s)| source(cx, kind, j, s, &index(&sources_path, j)))
-                .collect::<Result<Vec<_>, _>>()?,
+                .filter_map(|(j, s)| errors.take(source(cx, kind, j, s, &index(&sources_path, j))))
+                .collect(),
             Y::Seq(_) => {
-                return Err(cx.invalid(&e.value, &sources_path, "a non-empty list of sources"))
+                errors.push(cx.invalid(&e.value, &sources_path, not_a_list));
+                Vec::new()
             }
-            _ => return Err(cx.wrong_type(&e.value, &sources_path, "a non-empty list of sources")),
+            _ => {
+                errors.push(cx.wrong_type(&e.value, &sources_path, not_a_list));
+                Vec::new()
+            }
         },
     };
-    Ok(EntityBlock {
+    errors.finish(|| EntityBlock {
         kind,
         index: i,
         metadata,

@@ -49,18 +49,20 @@ fn every_real_config_loads_and_the_draft_is_rejected() {
         if is_draft(f) {
             drafts += 1;
             let e = result.expect_err("the draft config must be rejected");
-            let msg = e.to_string();
-            assert!(
-                msg.starts_with(&f.display().to_string()),
-                "error must name the file: {msg}"
-            );
-            let site = e.site().expect("a draft error has a site");
-            assert!(site.location.is_some(), "error must have a position: {msg}");
-            assert!(
-                site.path.contains('.'),
-                "error must name a field path: {msg}"
-            );
-            assert!(msg.contains("field `"), "error must name the field: {msg}");
+            for one in e.errors() {
+                let msg = one.to_string();
+                assert!(
+                    msg.starts_with(&f.display().to_string()),
+                    "error must name the file: {msg}"
+                );
+                let site = one.site().expect("a draft error has a site");
+                assert!(site.location.is_some(), "error must have a position: {msg}");
+                assert!(
+                    site.path.contains('.'),
+                    "error must name a field path: {msg}"
+                );
+                assert!(msg.contains("field `"), "error must name the field: {msg}");
+            }
         } else {
             let cfg = result.unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(cfg.file, *f);
@@ -99,13 +101,19 @@ fn draft_error_is_about_placeholder_content() {
     let f = Path::new(REAL).join("10011_draft.yaml");
     let text = std::fs::read_to_string(&f).unwrap();
     // Under any other name the content is still rejected.
+    // Every placeholder is reported at once, each at its own line.
     let e = load_str(&text, Path::new("renamed.yaml")).unwrap_err();
-    let msg = e.to_string();
-    assert_eq!(
-        msg,
+    let all: Vec<String> = e.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(all.len(), 17, "{e}");
+    assert!(all.iter().all(|m| m.starts_with("renamed.yaml:")), "{e}");
+    assert!(all.contains(&String::from(
         "renamed.yaml:32:26: annotations[0].metadata.ground_truth_status: field `ground_truth_status` \
          has the wrong type: expected a boolean (true/false, yes/no), found a string (\"REQUIRED\")"
-    );
+    )), "{e}");
+    let placeholders = all
+        .iter()
+        .filter(|m| m.contains("REQUIRED") || m.contains("OPTIONAL"));
+    assert!(placeholders.count() >= 12, "{e}");
 }
 
 #[test]
@@ -424,6 +432,52 @@ fn error_missing_standardization_and_fields() {
     assert_eq!(msg, "cfg.yaml:35:12: annotations[0].sources[0].Point.file_format: missing required field `file_format` (expected a string, one of: csv, csv_with_header, tsv, mod, relion3_star, relion4_star, tomoman_relion_star, copick)");
     let msg = error_with("annotations:\n- metadata: {annotation_object: {name: x}}\n  sources:\n  - Point: {file_format: csv}\n");
     assert_eq!(msg, "cfg.yaml:35:12: annotations[0].sources[0].Point.glob_string: missing required field `glob_string` (expected a string `glob_string` or a list `glob_strings`)");
+}
+
+#[test]
+fn independent_errors_are_all_reported_in_file_order() {
+    // Three blocks of two kinds and two metadata fields of one block, each wrong on its own;
+    // the valid block between them loads.
+    let text =
+        BASE.replacen(
+            "      corresponding_author_status: yes\n",
+            "      corresponding_author_status: OPTIONAL\n",
+            1,
+        )
+        .replacen(
+            "      release_date: 2023-04-03\n",
+            "      release_date: 2023-XX-XX\n",
+            1,
+        ) + "tomograms:\n- sources:\n  - source_glob:\n      match_regex: x\n\
+           - sources:\n  - literal: {value: [a]}\n\
+           - sources:\n  - source_globz: {list_glob: a}\n\
+           gains:\n- sources: []\n";
+    let err = load_text(&text).unwrap_err();
+    let lines: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+    let expected = [
+        "cfg.yaml:16:21: datasets[0].metadata.dates.release_date: field `release_date` has the wrong type",
+        "cfg.yaml:19:36: datasets[0].metadata.authors[0].corresponding_author_status: field `corresponding_author_status` has the wrong type",
+        "cfg.yaml:35:7: tomograms[0].sources[0].source_glob.list_glob: missing required field `list_glob`",
+        "cfg.yaml:39:5: tomograms[2].sources[0].source_globz: unknown field `source_globz`",
+        "cfg.yaml:41:12: gains[0].sources: field `sources` has an invalid value",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{err}");
+    for (line, start) in lines.iter().zip(expected) {
+        assert!(line.starts_with(start), "{line}\nexpected {start}");
+    }
+    assert!(
+        err.to_string().starts_with("5 errors:\n  cfg.yaml:16:21: "),
+        "{err}"
+    );
+    assert_eq!(
+        err.site().unwrap().to_string(),
+        "cfg.yaml:16:21: datasets[0].metadata.dates.release_date"
+    );
+    // One error stays one error, not a list of one.
+    assert!(matches!(
+        load_text(&BASE.replacen("  deposition_id: 10001\n", "", 1)),
+        Err(ConfigError::MissingField { .. })
+    ));
 }
 
 #[test]

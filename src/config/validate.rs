@@ -10,6 +10,7 @@
 //! (`float {ts-tilt_range-min}`, `int {quality}`, `{tomo-voxel_spacing}`): they are accepted when
 //! they contain a `{`, or when an `int `/`float ` prefix is followed by a parsable number.
 
+use super::error::Errors;
 use super::load::{index, join, Ctx};
 use super::yaml::{Node, Value as Y};
 use super::ConfigError;
@@ -149,15 +150,17 @@ pub(super) fn validate_metadata(
     node: &Node,
     path: &str,
 ) -> Result<(), ConfigError> {
+    // Every field is checked: one error per field that breaks its rule.
+    let mut errors = Errors::default();
     if kind == EntityKind::Annotation && node.get("annotation_object").is_none() {
-        return Err(cx.missing(
+        errors.push(cx.missing(
             node,
             path,
             "annotation_object",
             "a mapping with `name` (it names the annotation files)",
         ));
     }
-    for (field, check, nullable) in rules(kind) {
+    'fields: for (field, check, nullable) in rules(kind) {
         // Walk the dotted path; a missing step means "not given", which the schema checks elsewhere.
         let mut cur = node;
         let mut cur_path = path.to_string();
@@ -176,23 +179,24 @@ pub(super) fn validate_metadata(
                 break;
             }
             if intermediate && !matches!(cur.value, Y::Map(_)) {
-                return Err(cx.wrong_type(cur, &cur_path, "a mapping"));
+                errors.push(cx.wrong_type(cur, &cur_path, "a mapping"));
+                continue 'fields;
             }
         }
         if !found || (*nullable && cur.value == Y::Null) {
             continue;
         }
         if !check.accepts(cur) {
-            return Err(cx.wrong_type(cur, &cur_path, check.expected()));
+            errors.push(cx.wrong_type(cur, &cur_path, check.expected()));
         }
     }
     if let Some(e) = node.get("authors") {
-        authors(cx, &e.value, &join(path, "authors"))?;
+        errors.take(authors(cx, &e.value, &join(path, "authors")));
     }
     if let Some(e) = node.get("dates") {
-        dates(cx, &e.value, &join(path, "dates"))?;
+        errors.take(dates(cx, &e.value, &join(path, "dates")));
     }
-    Ok(())
+    errors.finish(|| ())
 }
 
 /// `authors`: a list of mappings, each with a string `name`; ORCID a string; `*_status` booleans.
