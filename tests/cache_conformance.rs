@@ -183,7 +183,7 @@ impl Backend for Sled {
         // sled locks its folder: close the cache, write into the database, reopen.
         self.cache = None;
         {
-            let db = sled::open(&self.path).unwrap();
+            let db = when_unlocked(|| sled::open(&self.path));
             db.open_tree("targets/v1")
                 .unwrap()
                 .insert(id, bytes)
@@ -195,7 +195,23 @@ impl Backend for Sled {
 
     fn reopen(&mut self) {
         self.cache = None;
-        self.cache = Some(SledCache::open(&self.path).unwrap());
+        self.cache = Some(when_unlocked(|| SledCache::open(&self.path)));
+    }
+}
+
+/// Opens a sled database that this process has just closed. sled releases its folder lock
+/// from a background thread shortly after the last handle drops, so an immediate reopen can
+/// find it still locked (another process would wait for the build that holds it to end).
+fn when_unlocked<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match open() {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline && format!("{e:?}").contains("lock") => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e:?}"),
+        }
     }
 }
 

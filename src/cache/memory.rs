@@ -62,3 +62,21 @@ impl Cache for MemoryCache {
         "memory".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_id_that_is_not_a_target_id_is_a_corrupt_record() {
+        let cache = MemoryCache::new();
+        cache.insert_raw("ds/../elsewhere", b"{}");
+        match cache.ids() {
+            Err(CacheError::Corrupt { id, reason }) => {
+                assert_eq!(id, "ds/../elsewhere");
+                assert!(reason.contains("`.` and `..`"), "{reason}");
+            }
+            other => panic!("a bad stored id read as {other:?}"),
+        }
+    }
+}
