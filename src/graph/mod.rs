@@ -141,7 +141,7 @@ enum Settled {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
     /// Targets that (transitively) depend on themselves, in cycle order.
-    #[error("dependency cycle: {}", .0.iter().map(TargetId::as_str).collect::<Vec<_>>().join(" → "))]
+    #[error("dependency cycle: {}", .0.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(" → "))]
     Cycle(Vec<TargetId>),
 }
 

@@ -11,7 +11,19 @@ use std::fmt;
 
 /// A `/`-separated key relative to a store root: no empty, `.` or `..` segment, no control
 /// character. The empty key is the root itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct StoreKey(String);
 
 /// Why a string is not a [`StoreKey`] (or a path segment of one).
@@ -196,19 +208,6 @@ impl TryFrom<String> for StoreKey {
 impl From<StoreKey> for String {
     fn from(key: StoreKey) -> String {
         key.0
-    }
-}
-
-impl serde::Serialize for StoreKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for StoreKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StoreKey, D::Error> {
-        let text = String::deserialize(d)?;
-        StoreKey::new(text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -7,7 +7,10 @@ use std::fmt;
 /// A target's id: its output path relative to OUTPUT (`19999/TS_01/Alignments/100`). A valid,
 /// non-root [`StoreKey`], so the cache can use it in record keys and S3 object names, and the
 /// outputs under it stay inside OUTPUT.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct TargetId(StoreKey);
 
 impl TargetId {
@@ -38,11 +41,6 @@ impl TargetId {
         Ok(TargetId(key))
     }
 
-    /// The id as a string.
-    pub fn as_str(&self) -> &str {
-        self.0.as_str()
-    }
-
     /// The output key the id names.
     pub fn key(&self) -> &StoreKey {
         &self.0
@@ -51,25 +49,20 @@ impl TargetId {
 
 impl fmt::Display for TargetId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.0.fmt(f)
     }
 }
 
-impl AsRef<str> for TargetId {
-    fn as_ref(&self) -> &str {
-        self.as_str()
+/// A target id is its output key: `id.child(…)`, `id.as_str()`, and through the key `&str`.
+impl std::ops::Deref for TargetId {
+    type Target = StoreKey;
+    fn deref(&self) -> &StoreKey {
+        &self.0
     }
 }
 
 impl Borrow<str> for TargetId {
     fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::ops::Deref for TargetId {
-    type Target = str;
-    fn deref(&self) -> &str {
         self.as_str()
     }
 }
@@ -86,22 +79,22 @@ impl PartialEq<&str> for TargetId {
     }
 }
 
+impl TryFrom<String> for TargetId {
+    type Error = KeyError;
+    fn try_from(id: String) -> Result<TargetId, KeyError> {
+        TargetId::new(id)
+    }
+}
+
+impl From<TargetId> for String {
+    fn from(id: TargetId) -> String {
+        id.0.into()
+    }
+}
+
 impl From<TargetId> for StoreKey {
     fn from(id: TargetId) -> StoreKey {
         id.0
-    }
-}
-
-impl serde::Serialize for TargetId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TargetId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TargetId, D::Error> {
-        let text = String::deserialize(d)?;
-        TargetId::new(text).map_err(serde::de::Error::custom)
     }
 }
 
