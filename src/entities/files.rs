@@ -66,10 +66,11 @@ pub(crate) fn tiltseries_rawtlt(d: &super::Discovery, ts_idx: usize) -> Option<(
     Some((idx, named_after_run(&inst.output_dir, run, ".rawtlt")))
 }
 
-/// `dir/{run}{suffix}`. Discovery made the run name one valid path segment, so this one is too.
-pub(crate) fn named_after_run(dir: &StoreKey, run: &str, suffix: &str) -> StoreKey {
+/// `dir/{run}{suffix}` for a non-empty `suffix` without `/`: discovery made the run name one
+/// valid path segment (or it is empty), so the name with the suffix is one too.
+fn named_after_run(dir: &StoreKey, run: &str, suffix: &str) -> StoreKey {
     dir.child(&format!("{run}{suffix}"))
-        .expect("a run name is one valid segment, and so is the name with a suffix")
+        .expect("a valid (or empty) run name with a non-empty suffix is one valid segment")
 }
 
 /// Where a gain, collection-metadata, rawtilt or CTF instance is copied to (spec §5.1), or

@@ -11,7 +11,7 @@
 //! A metadata edit rebuilds only the metadata target; a new source volume rebuilds the volume,
 //! and its children only when the converted outputs differ (their digests are keyed).
 
-use super::files::{ctf_format, named_after_run, output_key, run_mdoc, run_name};
+use super::files::{ctf_format, output_key, run_mdoc, run_name};
 use super::{Instance, PlanKind, TargetContext, VolumeFormats};
 use crate::formats::omezarr;
 use crate::storage::{KeyError, ObjectInfo, StoreKey};
@@ -34,9 +34,9 @@ impl VolumePaths {
     fn of(inst: &Instance, run: &str) -> Result<VolumePaths, KeyError> {
         let dir = &inst.output_dir;
         Ok(VolumePaths {
-            prefix: TargetId::from_key(named_after_run(dir, run, ""))?,
-            zarr: named_after_run(dir, run, ".zarr"),
-            mrc: named_after_run(dir, run, ".mrc"),
+            prefix: TargetId::from_key(dir.child(run)?)?,
+            zarr: dir.child(&format!("{run}.zarr"))?,
+            mrc: dir.child(&format!("{run}.mrc"))?,
             dir: TargetId::from_key(dir.clone())?,
         })
     }
