@@ -60,7 +60,7 @@ struct AnnotationJson {
 
 #[derive(Debug, Clone)]
 enum Origin {
-    Target(String),
+    Target(TargetId),
     Listed(ObjectInfo),
 }
 
@@ -120,7 +120,7 @@ struct Tomogram {
     id: String,
     alignment: String,
     /// Dependencies (planned) or sources (already in OUTPUT).
-    deps: Vec<String>,
+    deps: Vec<TargetId>,
     sources: Vec<ObjectInfo>,
 }
 
@@ -218,7 +218,7 @@ fn tomograms_of(
             alignment,
             // The volume target only: a planned tomogram's alignment is known here, so its
             // metadata JSON is not read (a metadata edit leaves the state fresh).
-            deps: vec![format!("{}/{run}", t.output_dir)],
+            deps: vec![TargetId::from_key(t.output_dir.child(run)?)?],
             sources: Vec::new(),
         });
     }
@@ -291,7 +291,7 @@ fn annotation_jsons(
         .filter(|t| t.config.get("files").is_some() && t.config.get("metadata").is_some())
         .map(|t| AnnotationJson {
             key: format!("{}.json", t.id),
-            origin: Origin::Target(t.id.to_string()),
+            origin: Origin::Target(t.id.clone()),
             alignment: t
                 .config
                 .get("alignment_metadata_path")
@@ -418,15 +418,16 @@ fn state_target(
             candidates.extend(others);
             let mut listed = Vec::new();
             for c in &candidates {
-                if planned_ids.contains_key(c.as_str()) {
-                    deps.push(c.clone());
+                if let Some(t) = planned_ids.get(c.as_str()) {
+                    deps.push(t.id.clone());
                 } else if listing.precompute_dirs.contains(c) {
                     listed.push(c.clone());
                 }
             }
             if shape == "InstanceSegmentationMask" {
                 match &j.origin {
-                    Origin::Target(_) => deps.push(path.trim_end_matches(".zarr").to_string()),
+                    // The mask's source target (its id is the zarr's path without `.zarr`).
+                    Origin::Target(_) => deps.push(TargetId::new(path.trim_end_matches(".zarr"))?),
                     Origin::Listed(_) => sources.extend(
                         listing
                             .files
@@ -463,10 +464,6 @@ fn state_target(
         mrc: format!("{tomo_dir}/{run}.mrc"),
         run_dir: run_dir.to_string(),
     };
-    let deps = deps
-        .into_iter()
-        .map(TargetId::new)
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(
         Planned::new(TargetId::from_key(key)?, EntityKind::VizConfig, params)
             .sources(sources)
