@@ -715,15 +715,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn renders_four_rgb_pngs() {
-        let slab = KeySlab {
+    /// A 200×120 slab of the 40 central sections of a 41-deep volume, holding a repeating
+    /// pattern of sums (0..=100).
+    fn patterned_slab() -> KeySlab {
+        KeySlab {
             width: 200,
             height: 120,
             z_range: 0..40,
             depth: 41,
             sum: (0..24_000).map(|i| ((i * 37) % 101) as f64).collect(),
-        };
+        }
+    }
+
+    #[test]
+    fn renders_four_rgb_pngs() {
+        let slab = patterned_slab();
         let images = render_key_images(&slab, "tomo.mrc").unwrap();
         let names: Vec<String> = images.iter().map(|(which, _)| which.file_name()).collect();
         assert_eq!(
@@ -825,13 +831,7 @@ mod tests {
 
     #[test]
     fn no_overlays_render_the_same_gray_images() {
-        let slab = KeySlab {
-            width: 200,
-            height: 120,
-            z_range: 0..40,
-            depth: 41,
-            sum: (0..24_000).map(|i| ((i * 37) % 101) as f64).collect(),
-        };
+        let slab = patterned_slab();
         let preview = slab.preview();
         for (which, png) in render_key_images(&slab, "t").unwrap() {
             let want = encode_png(&process(&preview, which)).unwrap();

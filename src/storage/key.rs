@@ -122,7 +122,7 @@ impl StoreKey {
 ///
 /// # Errors
 /// An empty name, `.`, `..`, a `/` or a control character.
-pub fn check_segment(name: &str) -> Result<(), KeyError> {
+fn check_segment(name: &str) -> Result<(), KeyError> {
     let reason = if name.contains('/') {
         Some("a name must not contain `/`")
     } else {

@@ -21,7 +21,7 @@ mod stat_cache;
 
 pub use byte_source::ByteSource;
 pub use glob::{GlobError, GlobPattern};
-pub use key::{check_segment, KeyError, StoreKey};
+pub use key::{KeyError, StoreKey};
 pub use local::LocalStore;
 pub use s3::{S3Options, S3Store};
 pub use stat_cache::StatCache;
